@@ -1,0 +1,105 @@
+"""What every robot_rl node shares: its configuration, diagnostics and a clean start and stop.
+
+A node receives its configuration as two ROS parameters, never as individual defaults:
+
+    config     name of a top-level config (sim, robot, teleop)
+    overrides  hydra overrides, space separated ("robot.control_hz=20 sim.seed=3")
+
+so launch files select and override, and the defaults live only in ``robot_rl/config``.
+"""
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Callable
+from typing import TypeVar
+
+import rclpy
+from omegaconf import DictConfig
+from rclpy.executors import Executor, ExternalShutdownException, SingleThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
+from rclpy.node import Node
+
+from robot_rl.config import ConfigError, RobotRLConfig, load_config, to_object
+from robot_rl.ros.diagnostics import Diagnostics
+
+DEFAULT_CONFIG = "sim"
+
+
+class _Configured:
+    """Mixin: declares ``config``/``overrides``, loads the tree into ``self.cfg`` and ``self.settings``."""
+
+    cfg: DictConfig
+    settings: RobotRLConfig
+    diagnostics: Diagnostics
+
+    def _setup_robot_rl(self: Node, hardware_id: str) -> None:  # type: ignore[misc]
+        name = self.declare_parameter("config", DEFAULT_CONFIG).value
+        overrides = shlex.split(self.declare_parameter("overrides", "").value or "")
+        self.cfg = load_config(name, overrides)
+        self.settings = to_object(self.cfg)
+        self.diagnostics = Diagnostics(self, hardware_id=hardware_id)
+        self.get_logger().info(f"config {name!r} overrides {overrides}")
+
+
+class RobotRLNode(Node, _Configured):
+    """Base of the plain (non-lifecycle) nodes."""
+
+    def __init__(self, node_name: str, hardware_id: str = "") -> None:
+        super().__init__(node_name)
+        self._setup_robot_rl(hardware_id)
+
+
+class RobotRLLifecycleNode(LifecycleNode, _Configured):
+    """Base of nodes whose state matters (cameras, policy server, intervention).
+
+    Subclasses allocate in ``on_configure``, start in ``on_activate``, stop in ``on_deactivate`` and
+    free in ``on_cleanup``. With the ``autostart`` parameter (default true) the node configures and
+    activates itself, so it runs under a plain process supervisor as under ``ros2 launch``.
+    """
+
+    def __init__(self, node_name: str, hardware_id: str = "") -> None:
+        super().__init__(node_name)
+        self._setup_robot_rl(hardware_id)
+        self.autostart = bool(self.declare_parameter("autostart", True).value)
+
+    def start(self) -> None:
+        if not self.autostart:
+            return
+        if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+            raise RuntimeError(f"{self.get_name()}: configure failed (see the log above)")
+        if self.trigger_activate() != TransitionCallbackReturn.SUCCESS:
+            raise RuntimeError(f"{self.get_name()}: activate failed (see the log above)")
+
+
+NodeT = TypeVar("NodeT", bound=Node)
+
+
+def run_node(
+    make_node: Callable[[], NodeT],
+    args: list[str] | None = None,
+    executor_factory: Callable[[], Executor] = SingleThreadedExecutor,
+) -> int:
+    """Initialise rclpy, build the node, spin until SIGINT/SIGTERM or shutdown; return an exit code.
+
+    A configuration mistake is reported as one line (exit 2), not a traceback.
+    """
+    rclpy.init(args=args)
+    node: Node | None = None
+    try:
+        node = make_node()
+        if isinstance(node, RobotRLLifecycleNode):
+            node.start()
+        executor = executor_factory()
+        executor.add_node(node)
+        executor.spin()
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    return 0
