@@ -48,7 +48,8 @@ def load_config(name: str, overrides: Sequence[str] = ()) -> DictConfig:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             cfg = compose(config_name=name, overrides=list(overrides))
     except MissingConfigException as err:
-        raise ConfigError(f"config {name!r} with overrides {list(overrides)}: {err}") from None
+        detail = str(err).split("Config search path")[0].replace("\n\t", ", ").replace("\n", " ").strip()
+        raise ConfigError(f"config {name!r} with overrides {list(overrides)}: {detail}") from None
     except (HydraException, OmegaConfBaseException) as err:
         raise ConfigError(f"bad override in {list(overrides)}: {_first_line(err)}") from None
     to_object(cfg)  # runs every dataclass's validation
@@ -66,5 +67,8 @@ def to_object(cfg: DictConfig) -> RobotRLConfig:
 
 
 def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
+    """Hydra's first line says which override failed, the second why; the rest is a stack of keys."""
+    cause = err.__cause__ if err.__cause__ is not None else err
+    lines = [line.strip() for line in f"{err}\n{cause if cause is not err else ''}".splitlines() if line.strip()]
+    lines = [line for line in dict.fromkeys(lines) if not line.startswith(("full_key", "object_type", "Key:"))]
+    return ": ".join(lines[:2]) if lines else type(err).__name__

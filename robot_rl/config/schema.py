@@ -41,10 +41,24 @@ class CameraConfig:
     fps: int = 30  # capture rate
     frame_id: str = ""  # optical frame; defaults to <name>_color_optical_frame
     calibration: str = ""  # camera_info YAML under calibration/ ("" = intrinsics from the device or sim)
+    source: str = "realsense"  # realsense (by serial) | recording (play `recording`) | software (SDK test device)
+    recording: str = ""  # RealSense recording to play when source=recording (.db3, or a legacy .bag)
+    depth: bool = False  # also publish depth aligned to color (aligned_depth_to_color/image_raw)
+    timeout_s: float = 0.25  # no frame for this long = the camera stopped (ERROR on /diagnostics)
+    stop_after_frames: int = 0  # source=software only: stop sending after this many frames (0 = never)
 
     def __post_init__(self) -> None:
         _require(self.width > 0 and self.height > 0, f"camera size {self.width}x{self.height}: must be positive")
         _require(self.fps > 0, f"camera fps={self.fps}: must be positive")
+        _require(self.source in ("realsense", "recording", "software"),
+                 f"camera source={self.source!r}: use realsense, recording or software")
+        _require(self.source != "recording" or bool(self.recording),
+                 "camera source=recording needs recording=<path to a .db3 or .bag file>")
+        _require(0.0 < self.timeout_s <= 0.45,
+                 f"camera timeout_s={self.timeout_s}: use 0 < timeout_s <= 0.45 so a stop is seen within 0.5 s")
+        _require(self.timeout_s > 1.0 / self.fps,
+                 f"camera timeout_s={self.timeout_s} is shorter than one frame at {self.fps} fps: raise fps or timeout_s")
+        _require(self.stop_after_frames >= 0, "camera stop_after_frames must be >= 0 (0 = never stop)")
 
 
 @dataclass
@@ -142,7 +156,6 @@ class SimConfig:
 
 @dataclass
 class RobotRLConfig:
-    namespace: str = "robot_rl"  # ROS namespace of the whole graph
     run_dir: str = "runs/latest"  # where this run writes replay, weights, logs and plots
     robot: RobotConfig = field(default_factory=RobotConfig)
     cameras: CamerasConfig = field(default_factory=CamerasConfig)

@@ -26,31 +26,25 @@ from robot_rl.ros.diagnostics import Diagnostics
 DEFAULT_CONFIG = "sim"
 
 
-class _Configured:
-    """Mixin: declares ``config``/``overrides``, loads the tree into ``self.cfg`` and ``self.settings``."""
-
-    cfg: DictConfig
-    settings: RobotRLConfig
-    diagnostics: Diagnostics
-
-    def _setup_robot_rl(self: Node, hardware_id: str) -> None:  # type: ignore[misc]
-        name = self.declare_parameter("config", DEFAULT_CONFIG).value
-        overrides = shlex.split(self.declare_parameter("overrides", "").value or "")
-        self.cfg = load_config(name, overrides)
-        self.settings = to_object(self.cfg)
-        self.diagnostics = Diagnostics(self, hardware_id=hardware_id)
-        self.get_logger().info(f"config {name!r} overrides {overrides}")
+def _configure(node: Node, hardware_id: str) -> tuple[DictConfig, RobotRLConfig, Diagnostics]:
+    """Declare ``config``/``overrides``, compose the tree, start diagnostics."""
+    name = str(node.declare_parameter("config", DEFAULT_CONFIG).value)
+    overrides = shlex.split(str(node.declare_parameter("overrides", "").value or ""))
+    cfg = load_config(name, overrides)
+    settings = to_object(cfg)
+    node.get_logger().info(f"config {name!r} overrides {overrides}")
+    return cfg, settings, Diagnostics(node, hardware_id=hardware_id)
 
 
-class RobotRLNode(Node, _Configured):
-    """Base of the plain (non-lifecycle) nodes."""
+class RobotRLNode(Node):
+    """Base of the plain (non-lifecycle) nodes: ``self.cfg`` (DictConfig), ``self.settings`` (typed)."""
 
     def __init__(self, node_name: str, hardware_id: str = "") -> None:
         super().__init__(node_name)
-        self._setup_robot_rl(hardware_id)
+        self.cfg, self.settings, self.diagnostics = _configure(self, hardware_id)
 
 
-class RobotRLLifecycleNode(LifecycleNode, _Configured):
+class RobotRLLifecycleNode(LifecycleNode):
     """Base of nodes whose state matters (cameras, policy server, intervention).
 
     Subclasses allocate in ``on_configure``, start in ``on_activate``, stop in ``on_deactivate`` and
@@ -60,7 +54,7 @@ class RobotRLLifecycleNode(LifecycleNode, _Configured):
 
     def __init__(self, node_name: str, hardware_id: str = "") -> None:
         super().__init__(node_name)
-        self._setup_robot_rl(hardware_id)
+        self.cfg, self.settings, self.diagnostics = _configure(self, hardware_id)
         self.autostart = bool(self.declare_parameter("autostart", True).value)
 
     def start(self) -> None:
