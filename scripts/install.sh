@@ -21,7 +21,6 @@ apt_packages=(
   libegl-mesa0     # ... with Mesa's software (llvmpipe) or GPU driver
   libgl1-mesa-dri
   libglvnd0
-  make
 )
 
 install_apt_packages() {
@@ -39,7 +38,7 @@ install_apt_packages() {
 
 fingerprint() {
   # Everything whose change must trigger a reinstall.
-  cat "$repo/requirements.txt" "$repo/setup.py" "$repo/setup.cfg" "$repo/scripts/install.sh"
+  cat "$repo/requirements.txt" "$repo/requirements-core.txt" "$repo/setup.py" "$repo/setup.cfg" "$repo/scripts/install.sh"
   echo "torch=$torch_version-$torch_flavor-${ROBOT_RL_TORCH_INDEX:-}"
 }
 
