@@ -84,7 +84,7 @@ class RosProbe:
         return {f"{i.node_namespace.rstrip('/')}/{i.node_name}" for i in infos}
 
     def call(self, srv_type: Any, name: str, request: Any, timeout_s: float = 10.0) -> Any:
-        client = self.node.create_client(srv_type, name)
+        client: Any = self.node.create_client(srv_type, name)
         if not client.wait_for_service(timeout_sec=timeout_s):
             raise AssertionError(f"service {name} not available within {timeout_s} s")
         future = client.call_async(request)

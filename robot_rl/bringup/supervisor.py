@@ -5,6 +5,7 @@ running after its grace period. Each node runs in its own process group, so noth
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -64,6 +65,15 @@ def command_line(spec: NodeSpec, executable: Path, params_file: Path | None) -> 
     return cmd
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM if the supervisor dies, so a killed supervisor leaves no node."""
+    PR_SET_PDEATHSIG = 1
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass  # not Linux: the supervisor's own shutdown still stops every node
+
+
 class Supervisor:
     """Starts, watches and stops the processes of one graph."""
 
@@ -84,7 +94,8 @@ class Supervisor:
         for spec in self.specs:
             cmd = command_line(spec, executables[spec.executable], self._write_params(spec))
             popen = subprocess.Popen(cmd, env={**self.env, **spec.env}, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                                     preexec_fn=_die_with_parent)
             process = NodeProcess(spec, popen)
             process.reader = threading.Thread(target=self._pump, args=(process,), daemon=True)
             process.reader.start()

@@ -21,9 +21,13 @@ from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.node import Node
 
 from robot_rl.config import ConfigError, RobotRLConfig, load_config, to_object
-from robot_rl.ros.diagnostics import Diagnostics
+from robot_rl.ros.diagnostics import ERROR, Diagnostics
 
 DEFAULT_CONFIG = "sim"
+
+
+class NodeStartError(RuntimeError):
+    """A lifecycle node could not configure or activate; the message says why and how to fix it."""
 
 
 def _configure(node: Node, hardware_id: str) -> tuple[DictConfig, RobotRLConfig, Diagnostics]:
@@ -56,14 +60,22 @@ class RobotRLLifecycleNode(LifecycleNode):
         super().__init__(node_name)
         self.cfg, self.settings, self.diagnostics = _configure(self, hardware_id)
         self.autostart = bool(self.declare_parameter("autostart", True).value)
+        self.transition_error: str | None = None
 
     def start(self) -> None:
         if not self.autostart:
             return
-        if self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
-            raise RuntimeError(f"{self.get_name()}: configure failed (see the log above)")
-        if self.trigger_activate() != TransitionCallbackReturn.SUCCESS:
-            raise RuntimeError(f"{self.get_name()}: activate failed (see the log above)")
+        for transition, trigger in (("configure", self.trigger_configure), ("activate", self.trigger_activate)):
+            if trigger() != TransitionCallbackReturn.SUCCESS:
+                reason = self.transition_error or "see the log above"
+                raise NodeStartError(f"{self.get_name()} could not {transition}: {reason}")
+
+    def refuse(self, error: Exception | str) -> TransitionCallbackReturn:
+        """Fail a transition because of a user's mistake: logged, on /diagnostics, one line from run_node."""
+        self.transition_error = str(error)
+        self.get_logger().error(self.transition_error)
+        self.diagnostics.report(ERROR, self.transition_error)
+        return TransitionCallbackReturn.FAILURE
 
 
 NodeT = TypeVar("NodeT", bound=Node)
@@ -87,7 +99,7 @@ def run_node(
         executor = executor_factory()
         executor.add_node(node)
         executor.spin()
-    except ConfigError as err:
+    except (ConfigError, NodeStartError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, ExternalShutdownException):
