@@ -4,6 +4,7 @@
     robot-rl launch FILE [--duration S] [name:=value ...]
     robot-rl check FILE [name:=value ...]
     robot-rl config NAME [override ...]
+    robot-rl calibrate intrinsics|handeye|workspace|check ...
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from robot_rl.bringup.environment import graph_environment
 from robot_rl.bringup.launch_file import LaunchFileError, parse_launch_file
 from robot_rl.bringup.paths import package_share
 from robot_rl.bringup.supervisor import Supervisor
+from robot_rl.calibration.cli import register as register_calibrate
 from robot_rl.config import ConfigError, load_config
 
 
@@ -63,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("name", help="top-level config: sim, robot, teleop")
     config.add_argument("overrides", nargs="*", help="hydra overrides, e.g. robot.control_hz=20")
     config.set_defaults(handler=lambda a: print(OmegaConf.to_yaml(load_config(a.name, a.overrides), resolve=True)))
+
+    register_calibrate(sub)
 
     return parser
 

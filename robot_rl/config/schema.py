@@ -7,7 +7,7 @@ docstring-comment says what it means. ``validate`` runs each dataclass's checks 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 
 class ConfigError(ValueError):
@@ -26,11 +26,35 @@ class RobotConfig:
     control_hz: float = 10.0  # control rate of the whole loop (policy, safety, replay)
     base_frame: str = "panda_link0"  # frame of robot/ee_pose and of base-frame twists
     ee_frame: str = "panda_hand"  # end-effector frame
+    # arm joints as robot/state names them, base to tip (the sim maps its joints onto these in order)
+    joint_names: list[str] = field(default_factory=lambda: [f"panda_joint{i}" for i in range(1, 8)])
+    gripper_joint: str = "robotiq_85_left_knuckle_joint"  # gripper joint in robot/state (rad, 0 = open)
+    reset_max_joint_speed: float = 0.05  # rad/s; reset is refused while any arm joint moves faster
+    # hardware adapter (robot_adapter node): where robot/command goes
+    servo_twist_topic: str = "/servo_node/delta_twist_cmds"  # MoveIt Servo twist input
+    servo_command_type_service: str = "/servo_node/switch_command_type"  # moveit_msgs/srv/ServoCommandType
+    cartesian_target_topic: str = "/cartesian_motion_controller/target_frame"  # FZI target pose
+    cartesian_max_lead_m: float = 0.03  # FZI target never leads the measured pose by more than this
+    gripper_action: str = "/gripper_controller/gripper_cmd"  # control_msgs GripperCommand action ("" = none)
+    gripper_action_type: str = "gripper_command"  # gripper_command | parallel_gripper_command
+    gripper_open_position: float = 0.0  # gripper position sent for command -1 (driver units)
+    gripper_closed_position: float = 0.8  # gripper position sent for command +1 (driver units)
+    gripper_max_effort: float = 50.0  # N, sent with every gripper goal
 
     def __post_init__(self) -> None:
         _require(self.driver in ("sim", "moveit_servo", "cartesian_controllers"),
                  f"robot.driver={self.driver!r}: use sim, moveit_servo or cartesian_controllers")
         _require(0.5 <= self.control_hz <= 1000.0, f"robot.control_hz={self.control_hz}: use 0.5..1000 Hz")
+        _require(self.base_frame != self.ee_frame and bool(self.base_frame) and bool(self.ee_frame),
+                 f"robot.base_frame={self.base_frame!r}, robot.ee_frame={self.ee_frame!r}: "
+                 "give two different, non-empty frame names")
+        _require(len(self.joint_names) > 0 and len(set(self.joint_names)) == len(self.joint_names),
+                 f"robot.joint_names={self.joint_names}: list each arm joint once")
+        _require(self.reset_max_joint_speed > 0, "robot.reset_max_joint_speed must be > 0 (rad/s)")
+        _require(self.cartesian_max_lead_m > 0, "robot.cartesian_max_lead_m must be > 0 (m)")
+        _require(self.gripper_action_type in ("gripper_command", "parallel_gripper_command"),
+                 f"robot.gripper_action_type={self.gripper_action_type!r}: "
+                 "use gripper_command or parallel_gripper_command")
 
 
 @dataclass
@@ -75,6 +99,64 @@ class CamerasConfig:
         _require(self.max_frame_age_s > 0, "cameras.max_frame_age_s must be > 0")
 
 
+MODEL_ENCODERS = ("conv", "resnet10")
+
+
+@dataclass
+class ModelConfig:
+    """policy.model: the SAC actor over images and state (``robot_rl.models.actor.Actor``); the learner builds the same."""
+
+    encoder: str = "conv"  # conv (small DrQ-style conv net, trained) | resnet10 (HIL-SERL's backbone)
+    shared_encoder: bool = False  # one image encoder for every camera (true) or one per camera (false)
+    conv_channels: list[int] = field(default_factory=lambda: [16, 32, 32, 32])  # encoder=conv: channels per layer
+    conv_strides: list[int] = field(default_factory=lambda: [2, 2, 2, 2])  # encoder=conv: stride per 3x3 layer
+    image_features: int = 64  # per-camera feature size after the projection (LayerNorm + tanh)
+    # Local safetensors file with pretrained weights for the image backbone ("" = random init). Never
+    # downloaded: convert a checkpoint once with your own tooling and point here.
+    pretrained_encoder_path: str = ""
+    freeze_encoder: bool = False  # keep the pretrained backbone fixed (eval mode, no gradients); needs a path
+    image_mean: list[float] = field(default_factory=lambda: [0.485, 0.456, 0.406])  # RGB mean of pixels in [0, 1]
+    image_std: list[float] = field(default_factory=lambda: [0.229, 0.224, 0.225])  # RGB std of pixels in [0, 1]
+    state_dim: int = 10  # proprioceptive state size (robot_rl.policy.state: ee position, 6-D rotation, gripper)
+    state_features: int = 64  # state MLP output size
+    hidden_dims: list[int] = field(default_factory=lambda: [256, 256])  # actor trunk MLP
+    log_std_min: float = -5.0  # bounds of the Gaussian's log standard deviation (before tanh squashing)
+    log_std_max: float = 2.0
+
+    def __post_init__(self) -> None:
+        _require(self.encoder in MODEL_ENCODERS, f"policy.model.encoder={self.encoder!r}: use one of {', '.join(MODEL_ENCODERS)}")
+        _require(len(self.conv_channels) > 0 and len(self.conv_channels) == len(self.conv_strides),
+                 f"policy.model.conv_channels={self.conv_channels} and conv_strides={self.conv_strides}: "
+                 "give one stride per layer (same length, at least one layer)")
+        _require(all(c > 0 for c in self.conv_channels) and all(s in (1, 2) for s in self.conv_strides),
+                 "policy.model.conv_channels must be > 0 and conv_strides 1 or 2")
+        _require(self.image_features > 0 and self.state_features > 0 and self.state_dim > 0,
+                 "policy.model.image_features, state_features and state_dim must be > 0")
+        _require(len(self.hidden_dims) > 0 and all(h > 0 for h in self.hidden_dims),
+                 f"policy.model.hidden_dims={self.hidden_dims}: give at least one positive layer size")
+        _require(len(self.image_mean) == 3 and len(self.image_std) == 3 and all(s > 0 for s in self.image_std),
+                 "policy.model.image_mean/image_std need three values (RGB), std > 0")
+        _require(self.log_std_min < self.log_std_max,
+                 f"policy.model.log_std_min={self.log_std_min} must be below log_std_max={self.log_std_max}")
+        _require(not self.freeze_encoder or bool(self.pretrained_encoder_path),
+                 "policy.model.freeze_encoder=true needs pretrained_encoder_path=<local .safetensors file>: "
+                 "a frozen random encoder never learns")
+        _require(not self.pretrained_encoder_path or self.pretrained_encoder_path.endswith(".safetensors"),
+                 f"policy.model.pretrained_encoder_path={self.pretrained_encoder_path!r}: "
+                 "give a local .safetensors file (pickled checkpoints are not loaded)")
+
+    def architecture(self) -> dict[str, object]:
+        """The fields that decide tensor shapes and meaning; two configs with the same architecture share weights."""
+        return {
+            "encoder": self.encoder, "shared_encoder": self.shared_encoder,
+            "conv_channels": list(self.conv_channels), "conv_strides": list(self.conv_strides),
+            "image_features": self.image_features, "image_mean": list(self.image_mean),
+            "image_std": list(self.image_std), "state_dim": self.state_dim,
+            "state_features": self.state_features, "hidden_dims": list(self.hidden_dims),
+            "log_std_min": self.log_std_min, "log_std_max": self.log_std_max,
+        }
+
+
 @dataclass
 class PolicyConfig:
     device: str = "auto"  # auto (cuda when available) | cpu | cuda | cuda:N
@@ -82,6 +164,20 @@ class PolicyConfig:
     deterministic: bool = True  # act with the mean action instead of sampling
     max_linear_speed: float = 0.1  # m/s at action 1.0
     max_angular_speed: float = 0.5  # rad/s at action 1.0
+    model: ModelConfig = field(default_factory=ModelConfig)  # the actor network (robot_rl/models/config.py)
+    trigger: str = "frames"  # frames (act when every camera has a new frame, at most control_hz) | timer
+    warmup_steps: int = 10  # forward passes per actor copy on configure, before the first real tick
+    seed: int = 0  # initial (untrained) weights and the sampling noise when deterministic=false
+    # torch intra-op threads on the CPU device: keep below the idle cores; when threads outnumber free cores
+    # (cameras, DDS, other nodes) inference stalls for tens of ms (measured: 2 threads on 2 busy cores, p50 7 -> 68 ms)
+    cpu_threads: int = 1
+
+    def __post_init__(self) -> None:
+        _require(self.trigger in ("frames", "timer"), f"policy.trigger={self.trigger!r}: use frames or timer")
+        _require(self.max_linear_speed > 0 and self.max_angular_speed > 0,
+                 "policy.max_linear_speed and max_angular_speed must be > 0")
+        _require(self.warmup_steps >= 0, "policy.warmup_steps must be >= 0")
+        _require(self.cpu_threads >= 1, "policy.cpu_threads must be >= 1")
 
 
 @dataclass
@@ -92,10 +188,61 @@ class LearnerConfig:
     discount: float = 0.97  # gamma
     learning_starts: int = 200  # environment steps before the first update
     weights_every_s: float = 10.0  # how often new weights are handed to the policy server
+    # --- SAC (robot_rl.learn.sac); defaults follow HIL-SERL where it sets them ---
+    critic_actor_ratio: int = 1  # critic updates per actor (and temperature) update
+    critic_ensemble_size: int = 2  # Q heads in the ensemble (REDQ uses 10)
+    critic_subsample: int = 2  # target = min over this many randomly chosen heads (REDQ's M; = size: all)
+    critic_hidden_dims: list[int] = field(default_factory=lambda: [256, 256])  # each Q head's LayerNorm MLP
+    actor_lr: float = 3e-4  # Adam learning rate of the actor
+    critic_lr: float = 3e-4  # Adam learning rate of the critics and the shared image encoder
+    temperature_lr: float = 3e-4  # Adam learning rate of log(alpha)
+    init_temperature: float = 0.01  # alpha at the start of training
+    target_entropy: Optional[float] = None  # automatic temperature target; null = -action_dim / 2
+    tau: float = 0.005  # Polyak averaging rate of the target critics
+    augmentation_pad: int = 4  # DrQ random shift: pad by this many pixels and crop back (0 = no augmentation)
+    n_step: int = 1  # n-step returns, computed by the replay sampler inside each episode
+    # --- discrete gripper critic (robot_rl.learn.gripper) ---
+    gripper_critic: bool = True  # train a close/stay/open double-Q critic and distil its choice into the actor
+    gripper_hidden_dims: list[int] = field(default_factory=lambda: [256, 256])  # gripper critic MLP
+    gripper_deadband: float = 0.5  # command change (in [-1, 1] units) below which a recorded step is "stay"
+    gripper_state_index: int = 9  # index of the gripper joint position in the state vector (policy.state)
+    gripper_distill_weight: float = 1.0  # weight of the actor's gripper-command regression onto the critic's choice
+    # --- data: stores, groups and RLPD mixing ---
+    replays: list[str] = field(default_factory=lambda: ["${replay.path}"])  # stores to follow (paths or fsspec URLs)
+    groups: list[str] = field(default_factory=list)  # groups to read from each store ([] = every group)
+    source_weights: dict[str, float] = field(default_factory=dict)  # sampling weight per source ({} = by size)
+    poll_s: float = 1.0  # how often an idle learner looks for newly committed episodes
+    # --- process: checkpoints, logs, seeds ---
+    checkpoint_dir: str = "${run_dir}/learner/checkpoints"  # atomic safetensors + JSON checkpoints
+    checkpoint_every_s: float = 120.0  # how often a checkpoint is written while training
+    keep_checkpoints: int = 2  # older checkpoints are deleted after a newer one is complete
+    log_dir: str = "${run_dir}/learner/tensorboard"  # TensorBoard event files
+    log_every_updates: int = 50  # metrics are written every this many critic updates
+    seed: int = 0  # network initialisation, sampling and augmentation (each rank adds its rank)
 
     def __post_init__(self) -> None:
         _require(self.batch_size > 0, "learner.batch_size must be > 0")
         _require(0.0 < self.discount <= 1.0, f"learner.discount={self.discount}: use a value in (0, 1]")
+        _require(self.utd_ratio >= 1 and self.critic_actor_ratio >= 1 and self.learning_starts >= 0,
+                 "learner.utd_ratio and learner.critic_actor_ratio must be >= 1, learner.learning_starts >= 0")
+        _require(self.critic_ensemble_size >= 1 and 1 <= self.critic_subsample <= self.critic_ensemble_size,
+                 f"learner.critic_subsample={self.critic_subsample}: use 1..critic_ensemble_size "
+                 f"({self.critic_ensemble_size})")
+        _require(len(self.critic_hidden_dims) > 0 and len(self.gripper_hidden_dims) > 0,
+                 "learner.critic_hidden_dims and learner.gripper_hidden_dims need at least one layer")
+        _require(min(self.actor_lr, self.critic_lr, self.temperature_lr, self.init_temperature) > 0,
+                 "learner learning rates and init_temperature must be > 0")
+        _require(0.0 < self.tau <= 1.0, f"learner.tau={self.tau}: use a value in (0, 1]")
+        _require(self.augmentation_pad >= 0 and self.n_step >= 1,
+                 "learner.augmentation_pad must be >= 0 and learner.n_step >= 1")
+        _require(0.0 < self.gripper_deadband < 2.0, "learner.gripper_deadband must be in (0, 2)")
+        _require(self.weights_every_s > 0 and self.checkpoint_every_s > 0 and self.poll_s > 0,
+                 "learner.weights_every_s, checkpoint_every_s and poll_s must be > 0 seconds")
+        _require(self.keep_checkpoints >= 1 and self.log_every_updates >= 1,
+                 "learner.keep_checkpoints and learner.log_every_updates must be >= 1")
+        _require(len(self.replays) > 0, "learner.replays is empty: list at least one store path or URL")
+        _require(all(w >= 0 for w in self.source_weights.values()),
+                 "learner.source_weights must be >= 0 (0 = never sample that source)")
 
 
 @dataclass
@@ -124,26 +271,86 @@ class TeleopConfig:
     linear_scale: float = 1.0  # maps device input to the policy's action scale
     angular_scale: float = 1.0
     zero_timeout_s: float = 2.0  # all-zero input for this long while active = device unhealthy
+    # device axis feeding each twist axis [x, y, z, wx, wy, wz] (base frame); [] = the device's default
+    axis_map: list[int] = field(default_factory=list)
+    axis_sign: list[float] = field(default_factory=list)  # sign per twist axis after axis_map; [] = default
+    # device button (SpaceMouse bit "0", gamepad "lb", keyboard key "t") -> operator action; {} = default.
+    # Override one entry as `+teleop.button_map.1=estop` (hydra parses `{1: estop}` keys as int).
+    button_map: dict[str, str] = field(default_factory=dict)
+    handback_rate: float = 4.0  # action units/s: executed command ramps human -> policy at most this fast
+    keyboard_tty: str = ""  # terminal the keyboard reads ("" = the node's own terminal, /dev/tty)
+    key_hold_s: float = 0.7  # a pressed key counts as held this long (> the terminal's auto-repeat delay)
+    key_repeat_hold_s: float = 0.15  # ...and this long after each auto-repeat (stop latency after release)
+    spacemouse_path: str = ""  # hidraw path of the SpaceMouse ("" = the first 3Dconnexion device found)
+    spacemouse_full_scale: float = 350.0  # HID counts at full deflection
+    gamepad_backend: str = "sdl"  # sdl (pygame, any OS) | evdev (Linux /dev/input)
+    gamepad_index: int = 0  # SDL joystick index
+    gamepad_path: str = ""  # evdev device path ("" = the first gamepad found)
+    # scripted operator (device=scripted): takes over while policy_action[:3] . direction < threshold
+    scripted_twist: list[float] = field(default_factory=lambda: [0.5, 0.0, 0.0, 0.0, 0.0, 0.0])  # its command
+    scripted_direction: list[float] = field(default_factory=lambda: [1.0, 0.0, 0.0])  # the good direction
+    scripted_target: list[float] = field(default_factory=list)  # or a point to drive the end effector to
+    scripted_threshold: float = 0.0  # least progress along the direction the policy must make
+    scripted_disconnect_after_s: float = 0.0  # simulate an unplug this long after its first takeover (0 = never)
 
     def __post_init__(self) -> None:
         _require(self.device in ("keyboard", "spacemouse", "gamepad", "scripted"),
                  f"teleop.device={self.device!r}: use keyboard, spacemouse, gamepad or scripted")
         _require(self.takeover in ("hold", "toggle"), f"teleop.takeover={self.takeover!r}: use hold or toggle")
+        _require(0.0 <= self.deadband < 1.0, f"teleop.deadband={self.deadband}: use 0 <= deadband < 1")
+        _require(self.zero_timeout_s > 0, "teleop.zero_timeout_s must be > 0 seconds")
+        _require(len(self.axis_map) in (0, 6) and len(self.axis_sign) in (0, 6),
+                 "teleop.axis_map and teleop.axis_sign take 6 entries each ([x, y, z, wx, wy, wz]) or none")
+        _require(self.handback_rate > 0, "teleop.handback_rate must be > 0 (action units per second)")
+        _require(0 < self.key_repeat_hold_s <= self.key_hold_s,
+                 "teleop.key_repeat_hold_s must be > 0 and <= teleop.key_hold_s")
+        _require(self.gamepad_backend in ("sdl", "evdev"),
+                 f"teleop.gamepad_backend={self.gamepad_backend!r}: use sdl or evdev")
+        _require(len(self.scripted_twist) == 6 and len(self.scripted_direction) == 3
+                 and len(self.scripted_target) in (0, 3),
+                 "teleop.scripted_twist needs 6 values, scripted_direction 3, scripted_target 3 or none")
+
+
+@dataclass
+class EpisodeConfig:
+    time_limit_s: float = 20.0  # a running episode ends as timeout (truncated) after this long; 0 = none
+    auto_reset: bool = False  # reset the robot as soon as an episode ends (unattended simulation)
+    auto_start: bool = False  # start the next episode as soon as a reset succeeds
+    reset_timeout_s: float = 30.0  # robot/reset must answer within this long, else the reset failed
+    success_topics: list[str] = field(default_factory=lambda: ["success"])  # std_msgs/Bool; True ends as success
+
+    def __post_init__(self) -> None:
+        _require(self.time_limit_s >= 0, "episode.time_limit_s must be >= 0 (0 = no limit)")
+        _require(self.reset_timeout_s > 0, "episode.reset_timeout_s must be > 0 seconds")
 
 
 @dataclass
 class SafetyConfig:
     workspace_min: list[float] = field(default_factory=lambda: [0.2, -0.35, 0.0])  # m, base frame
     workspace_max: list[float] = field(default_factory=lambda: [0.75, 0.35, 0.5])  # m, base frame
+    # workspace YAML under calibration/ (robot-rl calibrate workspace); when set, its box replaces
+    # workspace_min/max (read with robot_rl.calibration.load_workspace); "" = use the two fields above
+    workspace_file: str = ""
     max_linear_speed: float = 0.15  # m/s, per axis
     max_angular_speed: float = 0.6  # rad/s, per axis
     command_timeout_s: float = 0.25  # hold the arm when the newest command is older than this
+    max_linear_accel: float = 1.0  # m/s^2 per axis: per-tick change of the commanded linear velocity
+    max_angular_accel: float = 4.0  # rad/s^2 per axis: per-tick change of the commanded angular velocity
+    nominal_approach_axis: list[float] = field(default_factory=lambda: [0.0, 0.0, -1.0])  # tool z axis at rest (base)
+    max_tilt_rad: float = 0.6  # tool z axis may tilt this far from nominal_approach_axis (>= 3.1416: no limit)
+    gripper_max_rate: float = 4.0  # gripper command units per s (-1 -> +1 takes 0.5 s)
+    pose_timeout_s: float = 0.25  # hold the arm when robot/ee_pose is older than this (box unenforceable)
 
     def __post_init__(self) -> None:
         _require(len(self.workspace_min) == 3 and len(self.workspace_max) == 3,
                  "safety.workspace_min/max need three values [x, y, z]")
         _require(all(lo < hi for lo, hi in zip(self.workspace_min, self.workspace_max)),
                  f"safety workspace {self.workspace_min}..{self.workspace_max}: each min must be below its max")
+        _require(min(self.max_linear_speed, self.max_angular_speed, self.max_linear_accel, self.max_angular_accel,
+                     self.max_tilt_rad, self.gripper_max_rate, self.command_timeout_s, self.pose_timeout_s) > 0,
+                 "safety speeds, accelerations, max_tilt_rad, gripper_max_rate and timeouts must all be > 0")
+        _require(len(self.nominal_approach_axis) == 3 and any(self.nominal_approach_axis),
+                 "safety.nominal_approach_axis needs a non-zero [x, y, z] direction")
 
 
 @dataclass
@@ -152,6 +359,25 @@ class SimConfig:
     seed: int = 0  # seeds cube placement; same seed, same episode starts
     realtime: bool = True  # step at the control rate in wall time; false = as fast as possible (sim time)
     image_size: int = 128  # rendered camera resolution (square)
+    # cameras.names entry -> MuJoCo camera in the gym-hil scene
+    cameras: dict[str, str] = field(default_factory=lambda: {"wrist": "handcam_rgb", "front": "front"})
+    cube_xy_min: list[float] = field(default_factory=lambda: [0.3, -0.15])  # m, cube placement box (base frame)
+    cube_xy_max: list[float] = field(default_factory=lambda: [0.5, 0.15])
+    success_lift_m: float = 0.1  # success: cube this far above its start, held within success_grasp_m
+    success_grasp_m: float = 0.05  # ...of the gripper's pinch point (a knocked-away cube is no success)
+    # Headless render settings, the same for the node, the tests and the benchmark (what the policy sees).
+    render_shadows: bool = False  # the scene's two shadow-casting lights cost ~4x on a software renderer
+    render_msaa_samples: int = 0  # offscreen multisampling (gym-hil ships 8)
+
+    def __post_init__(self) -> None:
+        _require(16 <= self.image_size <= 2048, f"sim.image_size={self.image_size}: use 16..2048 pixels")
+        _require(len(self.cube_xy_min) == 2 and len(self.cube_xy_max) == 2,
+                 "sim.cube_xy_min/max need two values [x, y]")
+        _require(all(lo <= hi for lo, hi in zip(self.cube_xy_min, self.cube_xy_max)),
+                 f"sim cube box {self.cube_xy_min}..{self.cube_xy_max}: each min must not exceed its max")
+        _require(self.success_lift_m > 0 and self.success_grasp_m > 0,
+                 "sim.success_lift_m and sim.success_grasp_m must be > 0")
+        _require(self.render_msaa_samples >= 0, "sim.render_msaa_samples must be >= 0")
 
 
 @dataclass
@@ -164,6 +390,7 @@ class RobotRLConfig:
     reward: RewardConfig = field(default_factory=RewardConfig)
     replay: ReplayConfig = field(default_factory=ReplayConfig)
     teleop: TeleopConfig = field(default_factory=TeleopConfig)
+    episode: EpisodeConfig = field(default_factory=EpisodeConfig)
     safety: SafetyConfig = field(default_factory=SafetyConfig)
     sim: SimConfig = field(default_factory=SimConfig)
 
@@ -176,6 +403,7 @@ GROUPS: dict[str, type[Any]] = {
     "reward": RewardConfig,
     "replay": ReplayConfig,
     "teleop": TeleopConfig,
+    "episode": EpisodeConfig,
     "safety": SafetyConfig,
     "sim": SimConfig,
 }

@@ -24,10 +24,9 @@ from sensor_msgs.msg import CameraInfo, Image
 from robot_rl.config import ConfigError
 from robot_rl.config.schema import CameraConfig
 from robot_rl.perception.camera_info import (
-    CalibrationError,
     CameraIntrinsics,
     check_matches,
-    load_camera_info_yaml,
+    load_camera_info,
     resolve_calibration_path,
 )
 from robot_rl.perception.frames import CameraFrame
@@ -75,7 +74,7 @@ class CameraNode(RobotRLLifecycleNode):
                 self.get_logger().info(
                     f"camera {name}: {cfg.source} {source.camera.serial} {cfg.width}x{cfg.height}@{cfg.fps}"
                     + (" + aligned depth" if cfg.depth else ""))
-        except (ConfigError, RealSenseError, CalibrationError, ValueError) as err:
+        except (ConfigError, RealSenseError, FileNotFoundError, ValueError) as err:
             self._release()
             return self.refuse(f"cannot configure cameras: {err}")
         except Exception:  # rclpy would swallow it silently; say what broke
@@ -89,7 +88,7 @@ class CameraNode(RobotRLLifecycleNode):
         intrinsics = device
         if cfg.calibration:
             path = resolve_calibration_path(cfg.calibration)
-            intrinsics = check_matches(load_camera_info_yaml(path), cfg.width, cfg.height, str(path))
+            intrinsics = check_matches(load_camera_info(path), cfg.width, cfg.height, str(path))
         return CameraInfo(width=intrinsics.width, height=intrinsics.height,
                           distortion_model=intrinsics.distortion_model, d=list(intrinsics.distortion),
                           k=intrinsics.k, r=list(intrinsics.rectification), p=intrinsics.p)

@@ -19,7 +19,7 @@ from lifecycle_msgs.srv import ChangeState
 from sensor_msgs.msg import CameraInfo, Image
 
 from robot_rl.bringup.paths import find_executable
-from robot_rl.perception.camera_info import CameraIntrinsics, save_camera_info_yaml
+from robot_rl.calibration.camera_info import CameraIntrinsics, save_camera_info
 from robot_rl.perception.software import decode_synthetic, synthetic_frame
 from robot_rl.ros import qos
 from tests.ros_harness import NodeProcesses, RosProbe, wait_until
@@ -38,7 +38,7 @@ def overrides(*items: str) -> str:
 def test_frames_arrive_unchanged_and_a_stopped_camera_is_reported(
         node_processes: NodeProcesses, ros_probe: RosProbe, tmp_path: Path) -> None:
     calibration = tmp_path / "wrist.yaml"
-    save_camera_info_yaml(CameraIntrinsics(640, 480, 612.5, 611.0, 321.0, 239.0, camera_name="wrist"), calibration)
+    save_camera_info(CameraIntrinsics(640, 480, 612.5, 611.0, 321.0, 239.0, camera_name="wrist"), calibration)
     wrist_info = ros_probe.subscribe(CameraInfo, f"{NS}/camera/wrist/color/camera_info")
     front = ros_probe.subscribe(Image, f"{NS}/camera/front/color/image_raw")
     front_info = ros_probe.subscribe(CameraInfo, f"{NS}/camera/front/color/camera_info")
