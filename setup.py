@@ -8,6 +8,12 @@ PACKAGE = "robot_rl"
 # One console script per node; the executable name is what launch files put in `exec`.
 NODES = {
     "sim_robot": "robot_rl.ros.sim_robot_node:main",
+    "robot_adapter": "robot_rl.ros.robot_adapter_node:main",
+    "camera": "robot_rl.ros.camera_node:main",
+    "policy_server": "robot_rl.ros.policy_server_node:main",
+    "safety": "robot_rl.ros.safety_node:main",
+    "intervention": "robot_rl.ros.intervention_node:main",
+    "episode": "robot_rl.ros.episode_node:main",
 }
 TOOLS = {
     "robot-rl": "robot_rl.cli:main",

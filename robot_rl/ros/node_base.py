@@ -104,6 +104,10 @@ def run_node(
         return 2
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    except Exception:
+        if rclpy.ok():
+            raise
+        # SIGINT/SIGTERM landed mid-callback: the context is gone and publishing raised; that is a clean stop.
     finally:
         if node is not None:
             node.destroy_node()

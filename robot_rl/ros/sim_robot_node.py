@@ -1,0 +1,189 @@
+"""sim_robot: the simulated Panda and its cameras on the same topics as a hardware driver and camera node.
+
+Topics (relative: the node runs in the graph namespace, e.g. /robot_rl):
+
+| name | type | QoS | |
+|---|---|---|---|
+| robot/state (pub) | sensor_msgs/JointState | SENSOR | 7 arm joints + gripper joint (rad, 0 = open) |
+| robot/ee_pose (pub) | geometry_msgs/PoseStamped | SENSOR | pinch point in robot.base_frame |
+| robot/gripper_state (pub) | sensor_msgs/JointState | SENSOR | one joint "gripper": position = opening 0 (closed)..1 (open) |
+| robot/success (pub) | std_msgs/Bool | SENSOR | ground truth: cube lifted and held |
+| sim/cube_pose (pub) | geometry_msgs/PoseStamped | SENSOR | ground-truth cube pose, base frame (tests, debugging) |
+| camera/<name>/color/image_raw (pub) | sensor_msgs/Image | SENSOR | rgb8, sim.image_size square |
+| camera/<name>/color/camera_info (pub) | sensor_msgs/CameraInfo | SENSOR | intrinsics from the MuJoCo fovy |
+| /clock (pub, sim.realtime=false) | rosgraph_msgs/Clock | COMMAND | sim time |
+| robot/command (sub) | geometry_msgs/TwistStamped | COMMAND | frame_id = base or ee frame; else rejected, arm holds |
+| robot/gripper_command (sub) | std_msgs/Float32 | COMMAND | -1 open .. +1 closed (position target) |
+| robot/reset (srv) | std_srvs/Trigger | | refused while the arm moves |
+
+Time. With ``sim.realtime=true`` the node steps once per control period of wall time and stamps with
+its (wall) clock. With ``sim.realtime=false`` it steps as fast as it can, stamps every message with sim
+time and publishes that time on ``/clock``; run the other nodes with ``use_sim_time:=true`` (a ROS
+parameter every rclpy/rclcpp node has) and their clocks, timers and message ages follow the
+simulation, however fast it runs. Command age is measured on the same clock as the stepping.
+"""
+from __future__ import annotations
+
+import time
+
+from builtin_interfaces.msg import Time as TimeMsg
+from geometry_msgs.msg import PoseStamped, TwistStamped
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import CameraInfo, Image, JointState
+from std_msgs.msg import Bool, Float32, Header
+from std_srvs.srv import Trigger
+
+import robot_rl.sim  # noqa: F401  (selects headless OpenGL before MuJoCo loads)
+from robot_rl.robot.interface import InvalidCommandError, RobotMovingError
+from robot_rl.ros import qos
+from robot_rl.ros.diagnostics import OK, WARN
+from robot_rl.ros.node_base import RobotRLNode, run_node
+from robot_rl.sim.loop import SimRunner, SimTick
+from robot_rl.sim.pick_cube import PickCubeSim
+
+
+def _stamp(seconds: float) -> TimeMsg:
+    nanoseconds = int(round(seconds * 1e9))
+    return TimeMsg(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)
+
+
+class SimRobotNode(RobotRLNode):
+    def __init__(self) -> None:
+        super().__init__("sim_robot", hardware_id="mujoco:gym_hil")
+        s = self.settings
+        self.realtime = s.sim.realtime
+        self.base_frame = s.robot.base_frame
+        self.sim = PickCubeSim(s.sim, s.robot, s.cameras.names)
+        self.runner = SimRunner(self.sim, s.safety.command_timeout_s)
+
+        self.state_pub = self.create_publisher(JointState, "robot/state", qos.SENSOR)
+        self.pose_pub = self.create_publisher(PoseStamped, "robot/ee_pose", qos.SENSOR)
+        self.gripper_pub = self.create_publisher(JointState, "robot/gripper_state", qos.SENSOR)
+        self.success_pub = self.create_publisher(Bool, "robot/success", qos.SENSOR)
+        self.cube_pub = self.create_publisher(PoseStamped, "sim/cube_pose", qos.SENSOR)
+        self.clock_pub = None if self.realtime else self.create_publisher(Clock, "/clock", qos.COMMAND)
+        self.cameras = {}
+        for name in s.cameras.names:
+            device = s.cameras.devices.get(name)
+            frame_id = (device.frame_id if device else "") or f"{name}_color_optical_frame"
+            info = self._camera_info(name, frame_id)
+            image_pub = self.create_publisher(Image, f"camera/{name}/color/image_raw", qos.SENSOR)
+            info_pub = self.create_publisher(CameraInfo, f"camera/{name}/color/camera_info", qos.SENSOR)
+            self.cameras[name] = (frame_id, info, image_pub, info_pub)
+
+        self.create_subscription(TwistStamped, "robot/command", self.on_command, qos.COMMAND)
+        self.create_subscription(Float32, "robot/gripper_command", self.on_gripper, qos.COMMAND)
+        self.create_service(Trigger, "robot/reset", self.on_reset)
+        period = 1.0 / s.robot.control_hz if self.realtime else 1e-3
+        self.timer = self.create_timer(period, self.on_tick)
+        self._rate_window: list[float] = []
+        self._warned = False
+        self.diagnostics.report(OK, "running", realtime=self.realtime, control_hz=s.robot.control_hz)
+        self.get_logger().info(f"sim_robot: {s.sim.env_id} at {s.robot.control_hz} Hz, "
+                               f"{'real time' if self.realtime else 'as fast as possible (/clock)'}, "
+                               f"cameras {list(self.cameras)}")
+
+    def _camera_info(self, name: str, frame_id: str) -> CameraInfo:
+        intrinsics = self.sim.intrinsics(name)
+        info = CameraInfo(width=intrinsics.width, height=intrinsics.height, distortion_model="plumb_bob",
+                          d=[0.0] * 5, k=intrinsics.k, p=intrinsics.p,
+                          r=[1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0])
+        info.header.frame_id = frame_id
+        return info
+
+    def now(self) -> float:
+        """Seconds on the clock that commands age by: wall (real time) or sim time."""
+        if self.realtime:
+            return self.get_clock().now().nanoseconds * 1e-9
+        return self.sim.time
+
+    # -- inputs --------------------------------------------------------------------------------
+
+    def on_command(self, msg: TwistStamped) -> None:
+        t = msg.twist
+        try:
+            self.runner.submit_twist(msg.header.frame_id, [t.linear.x, t.linear.y, t.linear.z],
+                                     [t.angular.x, t.angular.y, t.angular.z], self.now())
+        except InvalidCommandError as err:
+            self.get_logger().error(f"rejected robot/command: {err}")
+            self.diagnostics.report(WARN, f"rejected command: {err}", rejected_commands=self.runner.rejected)
+            self._warned = True
+            return
+        if self._warned:  # a valid command after rejected ones: healthy again
+            self._warned = False
+            self.diagnostics.report(OK, "running")
+
+    def on_gripper(self, msg: Float32) -> None:
+        try:
+            self.runner.submit_gripper(msg.data)
+        except InvalidCommandError as err:
+            self.get_logger().error(f"rejected robot/gripper_command: {err}")
+            self.diagnostics.report(WARN, f"rejected gripper command: {err}",
+                                    rejected_commands=self.runner.rejected)
+            self._warned = True
+
+    def on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
+        try:
+            self.runner.reset()
+        except RobotMovingError as err:
+            self.get_logger().warning(f"reset refused: {err}")
+            response.success, response.message = False, f"reset refused: {err}"
+            return response
+        cube = self.sim.cube_position()
+        response.success = True
+        response.message = f"reset: cube at x={cube[0]:.3f} y={cube[1]:.3f}"
+        self.get_logger().info(response.message)
+        return response
+
+    # -- the control tick ----------------------------------------------------------------------
+
+    def on_tick(self) -> None:
+        start = time.perf_counter()
+        tick = self.runner.tick(self.now())
+        stamp = _stamp(tick.sim_time) if not self.realtime else self.get_clock().now().to_msg()
+        if self.clock_pub is not None:
+            self.clock_pub.publish(Clock(clock=_stamp(tick.sim_time)))
+        self.publish(tick, stamp)
+        self._rate_window = (self._rate_window + [time.perf_counter() - start])[-20:]
+        busy = sum(self._rate_window) / len(self._rate_window)
+        self.diagnostics.set_values(sim_time=round(tick.sim_time, 3), ticks=self.runner.ticks,
+                                    holding=tick.held, success=tick.success,
+                                    realtime_factor_capacity=round(self.sim.control_dt / busy, 2),
+                                    step_ms=round(tick.step_s * 1e3, 1), render_ms=round(tick.render_s * 1e3, 1),
+                                    rejected_commands=self.runner.rejected)
+
+    def publish(self, tick: SimTick, stamp: TimeMsg) -> None:
+        obs = tick.observation
+        header = Header(stamp=stamp, frame_id=self.base_frame)
+        self.state_pub.publish(JointState(header=Header(stamp=stamp), name=list(obs.joint_names),
+                                          position=obs.joint_positions.tolist(),
+                                          velocity=obs.joint_velocities.tolist()))
+        pose = PoseStamped(header=header)
+        pose.pose.position.x, pose.pose.position.y, pose.pose.position.z = obs.ee_position.tolist()
+        o = pose.pose.orientation
+        o.x, o.y, o.z, o.w = obs.ee_orientation.tolist()
+        self.pose_pub.publish(pose)
+        self.gripper_pub.publish(JointState(header=Header(stamp=stamp), name=["gripper"],
+                                            position=[obs.gripper_opening]))
+        self.success_pub.publish(Bool(data=tick.success))
+        cube = PoseStamped(header=header)
+        cube.pose.position.x, cube.pose.position.y, cube.pose.position.z = tick.cube_position.tolist()
+        cube.pose.orientation.w = 1.0
+        self.cube_pub.publish(cube)
+        for name, image in tick.images.items():
+            frame_id, info, image_pub, info_pub = self.cameras[name]
+            height, width = image.shape[:2]
+            msg = Image(header=Header(stamp=stamp, frame_id=frame_id), height=height, width=width,
+                        encoding="rgb8", is_bigendian=0, step=width * 3)
+            msg.data = image.tobytes()
+            image_pub.publish(msg)
+            info.header.stamp = stamp
+            info_pub.publish(info)
+
+
+def main(args: list[str] | None = None) -> int:
+    return run_node(SimRobotNode, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,139 @@
+"""Headless camera rendering for the simulated arm, and the pinhole intrinsics of MuJoCo cameras.
+
+gym-hil's scene is tuned for an on-screen viewer: two shadow-casting lights with 4096-pixel shadow
+maps and 8x multisampling. On a software OpenGL (Mesa llvmpipe, what ``MUJOCO_GL=egl`` gives a
+machine without a GPU) that costs ~4x the frame time at 128x128 for no information a 128-pixel
+policy can use. ``HeadlessRenderer`` renders with:
+
+- shadows off (``sim.render_shadows``) and no multisampling (``sim.render_msaa_samples``);
+- an offscreen buffer the size of the image (no oversized framebuffer to clear and read back);
+- per-camera frustum culling: geoms whose bounding sphere lies outside the camera's view are dropped
+  from the scene before drawing. The picture is identical (those geoms cover no pixel), but the
+  rasteriser skips their vertices; the wrist camera sees only the gripper, so it draws ~1/4 of the
+  Panda's 200k triangles. (Vertex work, not pixels, dominates at 128x128 on llvmpipe.)
+
+The node, the tests and ``benchmarks/bench_sim.py`` all render through this class with the same
+configuration, so the policy sees the same pixels in every one of them.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import mujoco
+import numpy as np
+import numpy.typing as npt
+
+# mjvGeom fields, copied when the culling pass compacts the scene's geom list.
+_GEOM_FIELDS = ("type", "dataid", "objtype", "objid", "category", "matid", "texcoord", "segid", "size", "pos",
+                "mat", "rgba", "emission", "specular", "shininess", "reflectance", "label", "camdist",
+                "modelrbound", "transparent")
+
+
+@dataclass(frozen=True)
+class CameraIntrinsics:
+    """Pinhole intrinsics of a rendered camera, in ROS camera_info conventions (no distortion)."""
+
+    width: int
+    height: int
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+
+    @property
+    def k(self) -> list[float]:
+        """Row-major 3x3 camera matrix (camera_info ``k``)."""
+        return [self.fx, 0.0, self.cx, 0.0, self.fy, self.cy, 0.0, 0.0, 1.0]
+
+    @property
+    def p(self) -> list[float]:
+        """Row-major 3x4 projection matrix (camera_info ``p``) of a monocular camera."""
+        return [self.fx, 0.0, self.cx, 0.0, 0.0, self.fy, self.cy, 0.0, 0.0, 0.0, 1.0, 0.0]
+
+
+def intrinsics_from_fovy(fovy_deg: float, width: int, height: int) -> CameraIntrinsics:
+    """Intrinsics of a MuJoCo camera with vertical field of view ``fovy_deg`` rendered at width x height.
+
+    MuJoCo's pixels are square (fx = fy) and its frustum is centred on the image, whose centre in ROS
+    pixel coordinates (pixel centres at integers) is ``((width - 1) / 2, (height - 1) / 2)``.
+    """
+    if not 0.0 < fovy_deg < 180.0:
+        raise ValueError(f"camera fovy {fovy_deg} deg: must be in (0, 180)")
+    focal = (height / 2.0) / math.tan(math.radians(fovy_deg) / 2.0)
+    return CameraIntrinsics(width=width, height=height, fx=focal, fy=focal,
+                            cx=(width - 1) / 2.0, cy=(height - 1) / 2.0)
+
+
+class HeadlessRenderer:
+    """Renders named MuJoCo cameras into RGB arrays at ``size`` x ``size`` (see the module docstring)."""
+
+    def __init__(self, model: mujoco.MjModel, data: mujoco.MjData, cameras: Mapping[str, str], size: int,
+                 shadows: bool = False, msaa_samples: int = 0, cull: bool = True) -> None:
+        self._model, self._data, self._cull = model, data, cull
+        self._camera_ids: dict[str, int] = {}
+        for name, mujoco_name in cameras.items():
+            camera_id = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, mujoco_name)
+            if camera_id < 0:
+                known = [model.camera(i).name for i in range(model.ncam)]
+                raise ValueError(f"camera {name!r} maps to MuJoCo camera {mujoco_name!r}, which the scene "
+                                 f"lacks: choose one of {known} in sim.cameras")
+            self._camera_ids[name] = camera_id
+        # The offscreen buffer and its multisampling are read when the GL context is made.
+        model.vis.quality.offsamples = msaa_samples
+        model.vis.global_.offwidth = size
+        model.vis.global_.offheight = size
+        if not shadows:
+            model.light_castshadow[:] = 0
+        self.size = size
+        self._renderer = mujoco.Renderer(model, height=size, width=size)
+        self._renderer.scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = int(shadows)
+
+    @property
+    def camera_names(self) -> list[str]:
+        return list(self._camera_ids)
+
+    def intrinsics(self, name: str) -> CameraIntrinsics:
+        return intrinsics_from_fovy(float(self._model.cam_fovy[self._camera_ids[name]]), self.size, self.size)
+
+    def render(self, name: str) -> npt.NDArray[np.uint8]:
+        """One camera's current view: (size, size, 3) uint8 RGB, row 0 at the top."""
+        camera_id = self._camera_ids[name]
+        self._renderer.update_scene(self._data, camera=camera_id)
+        if self._cull:
+            self._cull_outside_frustum(camera_id)
+        return self._renderer.render()
+
+    def render_all(self) -> dict[str, npt.NDArray[np.uint8]]:
+        return {name: self.render(name) for name in self._camera_ids}
+
+    def close(self) -> None:
+        self._renderer.close()
+
+    def _cull_outside_frustum(self, camera_id: int) -> None:
+        """Drop geoms whose bounding sphere is entirely outside the camera's view (the picture is unchanged)."""
+        scene = self._renderer.scene
+        position = self._data.cam_xpos[camera_id]
+        rotation = self._data.cam_xmat[camera_id].reshape(3, 3)
+        tan_half = math.tan(math.radians(float(self._model.cam_fovy[camera_id])) / 2.0)  # square image
+        norm = math.sqrt(1.0 + tan_half * tan_half)
+        keep = []
+        for i in range(scene.ngeom):
+            geom = scene.geoms[i]
+            radius = float(geom.modelrbound)
+            if radius <= 0.0:  # planes, decor and non-model geoms: always drawn
+                keep.append(i)
+                continue
+            # camera frame: x right, y up, looking along -z
+            x, y, z = rotation.T @ (geom.pos - position)
+            side = max(x, -x, y, -y)
+            outside = z > radius or (side + tan_half * z) / norm > radius
+            if not outside:
+                keep.append(i)
+        for target, source in enumerate(keep):
+            if target != source:
+                src, dst = scene.geoms[source], scene.geoms[target]
+                for field_name in _GEOM_FIELDS:
+                    setattr(dst, field_name, getattr(src, field_name))
+        scene.ngeom = len(keep)
