@@ -210,7 +210,9 @@ class LearnerConfig:
     # --- data: stores, groups and RLPD mixing ---
     replays: list[str] = field(default_factory=lambda: ["${replay.path}"])  # stores to follow (paths or fsspec URLs)
     groups: list[str] = field(default_factory=list)  # groups to read from each store ([] = every group)
-    source_weights: dict[str, float] = field(default_factory=dict)  # sampling weight per source ({} = by size)
+    # RLPD mixing: batch share per bucket of step sources (policy, human, demo), e.g.
+    # {"demo+human": 0.5, "policy": 0.5}; {} = the replay sampler's default (all but reset steps, by size)
+    source_weights: dict[str, float] = field(default_factory=dict)
     poll_s: float = 1.0  # how often an idle learner looks for newly committed episodes
     # --- process: checkpoints, logs, seeds ---
     checkpoint_dir: str = "${run_dir}/learner/checkpoints"  # atomic safetensors + JSON checkpoints
