@@ -1,0 +1,227 @@
+"""End-to-end policy latency through real DDS: publish two 640x480 images, wait for the action.
+
+Starts the installed ``policy_server`` node as its own process (as ``robot-rl launch`` would, with the
+graph's environment: Fast DDS LARGE_DATA transports, loopback discovery, a private domain), then per
+tick publishes ``robot/state``, ``robot/ee_pose`` and one rgb8 image per camera, all stamped with the
+publish time, and measures until ``policy/action`` with that stamp arrives in this process. The stage
+breakdown comes from the node's own telemetry on /diagnostics.
+
+    python benchmarks/bench_policy_latency.py                 # 1000 ticks at 10 Hz (robot.control_hz)
+    python benchmarks/bench_policy_latency.py --quick --json out.json --device cuda
+
+Fast DDS shared memory: the LARGE_DATA builtin transports drop most 640x480 frames when two cameras
+publish back to back (measured here: 3 of 50 frames per camera arrived); a 16 MB shared-memory
+segment delivers all of them. Unless FASTDDS_DEFAULT_PROFILES_FILE is already set, the benchmark
+writes such a profile (``--shm-segment-mb``, 0 = leave the transports alone) for both processes.
+
+Measures; never passes or fails (exit 0 unless the node does not come up).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from robot_rl.bringup.environment import graph_environment
+
+SHM_PROFILE = """<?xml version="1.0" encoding="UTF-8" ?>
+<profiles xmlns="http://www.eprosima.com/XMLSchemas/fastRTPS_Profiles">
+  <transport_descriptors>
+    <transport_descriptor>
+      <transport_id>robot_rl_shm</transport_id>
+      <type>SHM</type>
+      <segment_size>{segment}</segment_size>
+    </transport_descriptor>
+  </transport_descriptors>
+  <participant profile_name="robot_rl_large_frames" is_default_profile="true">
+    <rtps>
+      <userTransports><transport_id>robot_rl_shm</transport_id></userTransports>
+      <useBuiltinTransports>true</useBuiltinTransports>
+    </rtps>
+  </participant>
+</profiles>
+"""
+
+
+def shm_profile_arg(argv: list[str]) -> int:
+    for i, arg in enumerate(argv):
+        if arg == "--shm-segment-mb" and i + 1 < len(argv):
+            return int(argv[i + 1])
+        if arg.startswith("--shm-segment-mb="):
+            return int(arg.split("=", 1)[1])
+    return 16
+
+
+# The environment must be final before rclpy is imported (below).
+RUN_DIR = tempfile.mkdtemp(prefix="bench_policy_")
+os.environ.setdefault("ROS_DOMAIN_ID", str(random.randint(1, 101)))
+os.environ.update(graph_environment())
+if shm_profile_arg(sys.argv[1:]) > 0 and not os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE"):
+    profile = Path(RUN_DIR) / "fastdds_shm.xml"
+    profile.write_text(SHM_PROFILE.format(segment=shm_profile_arg(sys.argv[1:]) * 1024 * 1024))
+    os.environ["FASTDDS_DEFAULT_PROFILES_FILE"] = str(profile)
+
+import numpy as np  # noqa: E402
+import rclpy  # noqa: E402
+from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
+from geometry_msgs.msg import PoseStamped, TwistStamped  # noqa: E402
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from rclpy.node import Node  # noqa: E402
+from sensor_msgs.msg import Image, JointState  # noqa: E402
+
+from robot_rl.bringup.launch_file import NodeSpec  # noqa: E402
+from robot_rl.bringup.supervisor import Supervisor  # noqa: E402
+from robot_rl.config import load_config, to_object  # noqa: E402
+from robot_rl.policy.telemetry import STAGES  # noqa: E402
+from robot_rl.ros import qos  # noqa: E402
+
+NS = "/robot_rl"
+
+
+def set_stamp(header: object, t: float) -> None:
+    header.stamp.sec, header.stamp.nanosec = divmod(round(t * 1e9), 1_000_000_000)  # type: ignore[attr-defined]
+
+
+def stamp_of(msg: TwistStamped) -> float:
+    return msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="200 ticks instead of --ticks")
+    parser.add_argument("--ticks", type=int, default=1000, help="measured ticks (after 30 warm-up ticks)")
+    parser.add_argument("--rate", type=float, default=10.0, help="ticks per second (also the node's control_hz)")
+    parser.add_argument("--device", default="auto", help="policy.device: auto | cpu | cuda | cuda:N")
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--height", type=int, default=480)
+    parser.add_argument("--overrides", default="", help="extra hydra overrides for the node")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--shm-segment-mb", type=int, default=16,
+                        help="Fast DDS shared-memory segment for this run (0 = builtin transports only)")
+    args = parser.parse_args(argv)
+    ticks = 200 if args.quick else args.ticks
+    settings = to_object(load_config("sim"))
+    cameras = settings.cameras.names
+
+    run_dir = RUN_DIR
+    overrides = (f"run_dir={run_dir} policy.device={args.device} robot.control_hz={args.rate} "
+                 f"{args.overrides}").strip()
+    spec = NodeSpec(package="robot_rl", executable="policy_server", name="policy_server", namespace=NS,
+                    parameters={"overrides": overrides}, remappings=[], env={})
+    supervisor = Supervisor([spec], log_dir=Path(run_dir) / "logs", echo=None)
+    supervisor.start()
+
+    rclpy.init()
+    node = Node("bench_policy_latency")
+    received: dict[float, float] = {}
+    diagnostics: list[DiagnosticArray] = []
+    node.create_subscription(TwistStamped, f"{NS}/policy/action",
+                             lambda m: received.setdefault(stamp_of(m), time.time()), qos.COMMAND)
+    node.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, qos.EVENTS)
+    image_pubs = [node.create_publisher(Image, f"{NS}/camera/{c}/color/image_raw", qos.SENSOR) for c in cameras]
+    state_pub = node.create_publisher(JointState, f"{NS}/robot/state", qos.SENSOR)
+    pose_pub = node.create_publisher(PoseStamped, f"{NS}/robot/ee_pose", qos.SENSOR)
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    threading.Thread(target=executor.spin, daemon=True).start()
+
+    pixels = np.random.default_rng(0).integers(0, 256, (args.height, args.width, 3), dtype=np.uint8)
+    image = Image(height=args.height, width=args.width, encoding="rgb8", step=args.width * 3, data=pixels.tobytes())
+    joints = JointState(name=[*settings.robot.joint_names, settings.robot.gripper_joint],
+                        position=[0.0] * (len(settings.robot.joint_names) + 1))
+    pose = PoseStamped()
+    pose.header.frame_id = settings.robot.base_frame
+    pose.pose.position.x, pose.pose.position.z = 0.45, 0.2
+    pose.pose.orientation.x, pose.pose.orientation.w = 1.0, 0.0
+
+    def tick() -> float:
+        now = time.time()
+        for msg in (joints, pose):
+            set_stamp(msg.header, now)
+        state_pub.publish(joints)
+        pose_pub.publish(pose)
+        set_stamp(image.header, now)
+        for pub in image_pubs:
+            pub.publish(image)
+        return now
+
+    try:
+        deadline = time.monotonic() + 90.0  # node start, torch import, warm-up, discovery
+        while not received and time.monotonic() < deadline:
+            tick()
+            time.sleep(0.2)
+        if not received:
+            print("policy_server produced no action; its log:\n" + (Path(run_dir) / "logs" / "policy_server.log")
+                  .read_text(), file=sys.stderr)
+            return 1
+        period = 1.0 / args.rate
+        stamps = []
+        for i in range(30 + ticks):
+            start = time.monotonic()
+            stamp = tick()
+            while stamp not in received and time.monotonic() - start < 5 * period:
+                time.sleep(0.0002)
+            if i >= 30:
+                stamps.append(stamp)
+            time.sleep(max(0.0, period - (time.monotonic() - start)))
+        time.sleep(1.5)  # the node's telemetry goes out once a second
+        latencies = np.array([received[s] - s for s in stamps if s in received]) * 1000.0
+        node_values: dict[str, str] = {}
+        for array in diagnostics:
+            for status in array.status:
+                if status.name.endswith("policy_server"):
+                    node_values.update({kv.key: kv.value for kv in status.values})
+    finally:
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.try_shutdown()
+        supervisor.shutdown()
+
+    results: dict[str, object] = {
+        "device": node_values.get("device", args.device),
+        "latency_ms_p50": float(np.percentile(latencies, 50)),
+        "latency_ms_p99": float(np.percentile(latencies, 99)),
+        "latency_ms_max": float(latencies.max()),
+        "ticks": int(latencies.size),
+        "ticks_unanswered": len(stamps) - int(latencies.size),
+        "rate_hz": args.rate,
+        "image_size": f"{args.width}x{args.height}",
+        "cameras": len(cameras),
+        "cpu_count": os.cpu_count(),
+        "machine": platform.processor() or platform.machine(),
+        "fastdds_profile": os.environ.get("FASTDDS_DEFAULT_PROFILES_FILE", ""),
+        "node_ticks": int(node_values.get("ticks", -1)),
+        "node_stale_ticks": int(node_values.get("stale_ticks", -1)),
+        "node_deadline_misses": int(node_values.get("deadline_misses", -1)),
+    }
+    for stage in STAGES:  # the node's own view (last 2000 ticks, warm-up included)
+        for q in ("p50", "p99", "max"):
+            key = f"latency_ms_{stage}_{q}"
+            if key in node_values:
+                results[f"node_{key}"] = float(node_values[key])
+    print(f"policy latency, {results['cameras']} cameras {results['image_size']} rgb8 -> policy/action, "
+          f"device {results['device']}, {results['ticks']} ticks at {args.rate:g} Hz "
+          f"({results['ticks_unanswered']} unanswered; node: {results['node_ticks']} ticks, "
+          f"{results['node_stale_ticks']} stale, {results['node_deadline_misses']} over the control period)")
+    print(f"{'stage':<22}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")
+    print(f"{'publish -> action':<22}{results['latency_ms_p50']:>10.2f}{results['latency_ms_p99']:>10.2f}"
+          f"{results['latency_ms_max']:>10.2f}")
+    for stage in STAGES:
+        if f"node_latency_ms_{stage}_p50" in results:
+            print(f"{'  node ' + stage:<22}{results[f'node_latency_ms_{stage}_p50']:>10.2f}"
+                  f"{results[f'node_latency_ms_{stage}_p99']:>10.2f}{results[f'node_latency_ms_{stage}_max']:>10.2f}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,140 @@
+"""Image encoders: uint8 pixels in, a small feature vector out, normalised on the model's device.
+
+Images enter as ``B x H x W x 3`` uint8 tensors (the layout of camera frames and of the replay store),
+so only bytes cross to the GPU; the conversion to float, the scaling and the per-channel
+normalisation run inside the module, on whatever device it lives on.
+
+Two backbones:
+
+- ``conv``: a DrQ/SAC-AE style stack of 3x3 convolutions with ReLU, trained from scratch;
+- ``resnet10``: the ResNet-10 (one basic block per stage) that HIL-SERL uses, usually with frozen
+  weights loaded from a local safetensors file (``pretrained_encoder_path``).
+
+Both end in the same projection: flatten, linear, LayerNorm, tanh (the DrQ encoder head, which keeps
+the features bounded for the critic).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+from torch import nn
+
+from robot_rl.models.config import ModelConfig
+
+
+class PretrainedEncoderError(ValueError):
+    """The local pretrained encoder file is missing or does not fit the configured backbone."""
+
+
+class ConvBackbone(nn.Module):
+    def __init__(self, channels: list[int], strides: list[int]) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        in_channels = 3
+        for out_channels, stride in zip(channels, strides):
+            layers += [nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1), nn.ReLU(inplace=True)]
+            in_channels = out_channels
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)  # type: ignore[no-any-return]
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.downsample: nn.Module = nn.Identity()
+        if stride != 1 or in_channels != out_channels:
+            self.downsample = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
+                                            nn.BatchNorm2d(out_channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return torch.relu(out + self.downsample(x))
+
+
+class ResNet10Backbone(nn.Module):
+    """ResNet-18's stem and stages with one basic block per stage (ResNet-10), as in HIL-SERL."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False), nn.BatchNorm2d(64),
+                                  nn.ReLU(inplace=True), nn.MaxPool2d(3, stride=2, padding=1))
+        self.stages = nn.Sequential(BasicBlock(64, 64, 1), BasicBlock(64, 128, 2),
+                                    BasicBlock(128, 256, 2), BasicBlock(256, 512, 2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.stages(self.stem(x))  # type: ignore[no-any-return]
+
+
+def make_backbone(config: ModelConfig) -> nn.Module:
+    if config.encoder == "conv":
+        return ConvBackbone(config.conv_channels, config.conv_strides)
+    assert config.encoder == "resnet10"  # ModelConfig validates the name
+    return ResNet10Backbone()
+
+
+def load_pretrained_backbone(backbone: nn.Module, path: str | Path) -> None:
+    """Load backbone weights from a local safetensors file; every tensor must match by name and shape."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise PretrainedEncoderError(f"pretrained encoder {path} does not exist: give a local .safetensors file "
+                                     "(robot_rl never downloads weights)")
+    try:
+        tensors = load_file(str(path))
+    except Exception as err:  # safetensors raises its own error types for a damaged header
+        raise PretrainedEncoderError(f"pretrained encoder {path} is not a readable safetensors file: {err}") from None
+    expected = backbone.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(tensors) if tensors[k].shape != expected[k].shape)
+    if missing or unexpected or wrong:
+        raise PretrainedEncoderError(
+            f"pretrained encoder {path} does not fit the {type(backbone).__name__}: missing {missing[:5]}, "
+            f"unexpected {unexpected[:5]}, wrong shape {wrong[:5]}; save the backbone's own state_dict")
+    backbone.load_state_dict(tensors)
+
+
+class ImageEncoder(nn.Module):
+    """One camera's encoder: ``B x H x W x 3`` uint8 -> ``B x image_features`` in (-1, 1)."""
+
+    def __init__(self, config: ModelConfig, image_size: int) -> None:
+        super().__init__()
+        self.backbone = make_backbone(config)
+        self.frozen = config.freeze_encoder
+        if config.pretrained_encoder_path:
+            load_pretrained_backbone(self.backbone, config.pretrained_encoder_path)
+        if self.frozen:
+            self.backbone.requires_grad_(False)
+            self.backbone.eval()
+        self.register_buffer("mean", torch.tensor(config.image_mean).view(1, 3, 1, 1) * 255.0, persistent=False)
+        self.register_buffer("inv_std", 1.0 / (torch.tensor(config.image_std).view(1, 3, 1, 1) * 255.0),
+                             persistent=False)
+        with torch.no_grad():
+            flat = self.backbone(torch.zeros(1, 3, image_size, image_size)).numel()
+        self.projection = nn.Sequential(nn.Flatten(), nn.Linear(flat, config.image_features),
+                                        nn.LayerNorm(config.image_features), nn.Tanh())
+
+    def train(self, mode: bool = True) -> ImageEncoder:
+        super().train(mode)
+        if self.frozen:
+            self.backbone.eval()  # frozen BatchNorm statistics stay those of the pretrained network
+        return self
+
+    def normalize(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 ``B x H x W x 3`` -> normalised float ``B x 3 x H x W`` on the images' device."""
+        if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[-1] != 3:
+            raise ValueError(f"images must be uint8 B x H x W x 3, got {images.dtype} {tuple(images.shape)}")
+        # contiguous NCHW: a channels-last view sends the first convolution down a slow path on the CPU
+        x = images.permute(0, 3, 1, 2).contiguous().float()
+        return x.sub_(self.mean).mul_(self.inv_std)  # type: ignore[arg-type]
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.projection(self.backbone(self.normalize(images)))  # type: ignore[no-any-return]

@@ -1,0 +1,246 @@
+"""Run the actor at the control rate while the learner replaces its weights.
+
+Two copies of the actor live on the device: the *active* one answers ticks, the *standby* one
+receives new weights on a background thread (read, sha256-verified, shape-checked, copied to the
+device on its own CUDA stream). When the standby is ready, the next ``act`` swaps the two references
+before it starts, an O(1) step, so a load never delays a tick and every action comes from exactly one
+weights version (returned with it). A load that fails leaves the active weights serving and is
+reported through ``status`` and ``drain_messages``.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import torch
+
+from robot_rl.models.actor import TWIST_DIM, Actor
+from robot_rl.models.config import ModelConfig
+from robot_rl.models.weights import WeightsError, WeightsInfo, apply_weights, load_weights
+
+RANDOM_INIT_VERSION = -1  # the seeded initial weights used before the learner's first version
+
+
+class DeviceError(RuntimeError):
+    """The configured device cannot be used here; the message says what to set instead."""
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> cuda when available, else cpu; ``cuda``/``cuda:N`` must exist."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise DeviceError(f"policy.device={name!r}: use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError(f"policy.device={name!r} but CUDA is not available: use policy.device=auto or cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise DeviceError(f"policy.device={name!r}: only {torch.cuda.device_count()} CUDA device(s)")
+    elif device.type != "cpu":
+        raise DeviceError(f"policy.device={name!r}: use auto, cpu, cuda or cuda:N")
+    return device
+
+
+@dataclass(frozen=True)
+class PolicyAction:
+    twist: npt.NDArray[np.float32]  # 6 values in [-1, 1] (NaN only if the network produced it)
+    gripper: float  # [-1 open, +1 closed]
+    version: int  # weights version that computed this action
+    preprocess_s: float
+    inference_s: float
+
+    @property
+    def finite(self) -> bool:
+        return bool(np.isfinite(self.twist).all()) and bool(np.isfinite(self.gripper))
+
+
+@dataclass(frozen=True)
+class RunnerStatus:
+    version: int
+    loads_ok: int
+    loads_rejected: int
+    last_error: str
+    pending: int | None  # version loaded and waiting for the next tick, if any
+
+
+class PolicyRunner:
+    """Owns the two actors, the loader thread and the device; ``act`` is called from one control thread."""
+
+    def __init__(self, config: ModelConfig, cameras: list[str], image_size: int, device: str = "auto",
+                 deterministic: bool = True, seed: int = 0, cpu_threads: int = 1) -> None:
+        self.device = resolve_device(device)
+        if self.device.type == "cpu":
+            torch.set_num_threads(cpu_threads)  # process-wide; the policy server is its own process
+        self.cameras = list(cameras)
+        self.image_size = image_size
+        self.deterministic = deterministic
+        torch.manual_seed(seed)
+        self._active = Actor(config, cameras, image_size).to(self.device).eval()
+        self._standby = Actor(config, cameras, image_size).to(self.device).eval()
+        self._standby.load_state_dict(self._active.state_dict())
+        self._active_info = WeightsInfo(version=RANDOM_INIT_VERSION, path="", sha256="")
+        self._generator = torch.Generator(device=self.device)
+        self._generator.manual_seed(seed)
+        self._lock = threading.Condition()
+        self._requested: WeightsInfo | None = None
+        self._ready: tuple[Actor, WeightsInfo] | None = None
+        self._loading = False
+        self._messages: list[str] = []
+        self._loads_ok = 0
+        self._loads_rejected = 0
+        self._last_error = ""
+        self._stopped = False
+        self._stream = torch.cuda.Stream(self.device) if self.device.type == "cuda" else None
+        self._thread = threading.Thread(target=self._loader, name="weights-loader", daemon=True)
+        self._thread.start()
+
+    # --- weights -----------------------------------------------------------------------------------
+
+    def load_now(self, info: WeightsInfo) -> None:
+        """Load ``info`` synchronously into the active actor (before the loop starts); raise WeightsError."""
+        loaded = load_weights(info, self._active)
+        apply_weights(self._active, loaded)
+        apply_weights(self._standby, loaded)
+        self._active_info = info
+        self._loads_ok += 1
+
+    def request(self, info: WeightsInfo) -> None:
+        """Ask the loader for ``info`` (the newest request wins); returns at once."""
+        with self._lock:
+            self._requested = info
+            self._lock.notify_all()
+
+    def _loader(self) -> None:
+        while True:
+            with self._lock:
+                while not self._stopped and self._requested is None:
+                    self._lock.wait()
+                if self._stopped:
+                    return
+                info, self._requested = self._requested, None
+                assert info is not None
+                pending = self._ready[1].version if self._ready is not None else None
+                if info.version in (self._active_info.version, pending):
+                    continue
+                while not self._stopped and self._ready is not None:
+                    self._lock.wait()  # the standby is the ready model until the next tick swaps
+                if self._stopped:
+                    return
+                standby = self._standby
+                self._loading = True
+            try:
+                loaded = load_weights(info, standby)
+                if self._stream is not None:
+                    with torch.cuda.stream(self._stream):
+                        apply_weights(standby, loaded)
+                    self._stream.synchronize()
+                else:
+                    apply_weights(standby, loaded)
+            except WeightsError as err:
+                with self._lock:
+                    self._loads_rejected += 1
+                    self._last_error = str(err)
+                    self._messages.append(f"rejected weights v{info.version}: {err}")
+                    self._loading = False
+                    self._lock.notify_all()
+                continue
+            with self._lock:
+                self._ready = (standby, info)
+                self._loads_ok += 1
+                self._loading = False
+                self._lock.notify_all()
+
+    def _swap_if_ready(self) -> None:
+        if self._ready is None:  # unlocked read: a reference check, the lock is taken only to swap
+            return
+        with self._lock:
+            if self._ready is None:
+                return
+            model, info = self._ready
+            self._standby, self._active = self._active, model
+            self._active_info = info
+            self._ready = None
+            self._messages.append(f"serving weights v{info.version} ({info.path})")
+            self._lock.notify_all()
+
+    @property
+    def weights(self) -> WeightsInfo:
+        """The weights the active actor holds (what the next action uses, unless a swap is pending)."""
+        return self._active_info
+
+    def status(self) -> RunnerStatus:
+        with self._lock:
+            return RunnerStatus(version=self._active_info.version, loads_ok=self._loads_ok,
+                                loads_rejected=self._loads_rejected, last_error=self._last_error,
+                                pending=self._ready[1].version if self._ready is not None else None)
+
+    def drain_messages(self) -> list[str]:
+        with self._lock:
+            messages, self._messages = self._messages, []
+        return messages
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        """True once no request is queued or loading and no version waits for a swap (tests, tools)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._requested is None and self._ready is None and not self._loading:
+                    return True
+            time.sleep(0.005)
+        return False
+
+    # --- inference ---------------------------------------------------------------------------------
+
+    def preprocess(self, images: Mapping[str, npt.NDArray[np.uint8]],
+                   state: npt.NDArray[np.float32]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """uint8 HxWx3 images and the state -> batched tensors on the device (normalisation runs in the model)."""
+        pin = self.device.type == "cuda"
+        tensors: dict[str, torch.Tensor] = {}
+        for camera in self.cameras:
+            image = images[camera]
+            if image.shape != (self.image_size, self.image_size, 3) or image.dtype != np.uint8:
+                raise ValueError(f"camera {camera!r} image is {image.dtype} {image.shape}; the policy needs uint8 "
+                                 f"{self.image_size}x{self.image_size}x3 (cameras.policy_image_size)")
+            t = torch.from_numpy(np.ascontiguousarray(image)).unsqueeze(0)
+            tensors[camera] = (t.pin_memory() if pin else t).to(self.device, non_blocking=True)
+        state_t = torch.from_numpy(np.asarray(state, dtype=np.float32)).unsqueeze(0).to(self.device)
+        return tensors, state_t
+
+    def act(self, images: Mapping[str, npt.NDArray[np.uint8]], state: npt.NDArray[np.float32]) -> PolicyAction:
+        """One tick: swap in ready weights, preprocess on the device, run the actor; tagged with its version."""
+        self._swap_if_ready()
+        model, version = self._active, self._active_info.version
+        t0 = time.perf_counter()
+        batch_images, batch_state = self.preprocess(images, state)
+        t1 = time.perf_counter()
+        generator = None if self.deterministic else self._generator
+        action = model.act(batch_images, batch_state, deterministic=self.deterministic, generator=generator)
+        values = action[0].to("cpu").numpy()  # waits for the device
+        t2 = time.perf_counter()
+        return PolicyAction(twist=values[:TWIST_DIM].astype(np.float32), gripper=float(values[TWIST_DIM]),
+                            version=version, preprocess_s=t1 - t0, inference_s=t2 - t1)
+
+    def warmup(self, steps: int = 10) -> float:
+        """Run both actors ``steps`` times on blank inputs (allocations, kernels); return the last tick's seconds."""
+        images = {c: np.zeros((self.image_size, self.image_size, 3), np.uint8) for c in self.cameras}
+        state = np.zeros(self._active.encoder.state_dim, np.float32)
+        elapsed = 0.0
+        for model in (self._standby, self._active):
+            for _ in range(max(1, steps)):
+                start = time.perf_counter()
+                model.act(*self.preprocess(images, state), deterministic=self.deterministic,
+                          generator=None if self.deterministic else self._generator)[0].to("cpu")
+                elapsed = time.perf_counter() - start
+        return elapsed
+
+    def close(self) -> None:
+        with self._lock:
+            self._stopped = True
+            self._lock.notify_all()
+        self._thread.join(timeout=5.0)

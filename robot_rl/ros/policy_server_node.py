@@ -1,0 +1,268 @@
+"""policy_server: the latest observation in, the actor's action out, weights hot-swapped from the learner.
+
+| topic (relative) | type | QoS | |
+|---|---|---|---|
+| camera/<name>/color/image_raw (sub) | sensor_msgs/Image rgb8 | SENSOR | one per cameras.names |
+| robot/state, robot/ee_pose (sub) | JointState, PoseStamped | SENSOR | state vector: robot_rl.policy.state |
+| policy/weights (sub) | std_msgs/String JSON {version, path, sha256} | LATCHED | from the learner |
+| policy/action (pub) | TwistStamped, base frame, m/s and rad/s | COMMAND | stamp = the observation's capture time |
+| policy/gripper (pub) | std_msgs/Float32 in [-1 open, +1 closed] | COMMAND | |
+| policy/weights_version (pub) | std_msgs/String JSON {version, path, sha256} | LATCHED | version -1 = seeded init |
+
+Lifecycle: configure builds and warms the actor on ``policy.device`` (newest weights in
+``policy.weights_dir`` if any); activate starts acting; deactivate stops; cleanup frees. With
+``policy.trigger=frames`` a tick runs when every camera has a new frame (at most ``robot.control_hz``),
+with ``timer`` on a control-rate timer. Per-stage latency (p50/p99/max, ms) is in the /diagnostics values.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from geometry_msgs.msg import PoseStamped, TwistStamped
+from rclpy.lifecycle import State, TransitionCallbackReturn
+from rclpy.publisher import Publisher
+from sensor_msgs.msg import Image, JointState
+from std_msgs.msg import Float32, String
+
+from robot_rl.models.weights import WeightsError, WeightsInfo, latest_weights
+from robot_rl.perception import CameraFrame, FrameBuffers, ImageFormatError, ObservationAssembler, StateHistory
+from robot_rl.policy import STATE_DIM, FrameSetTrigger, LatencyStats, policy_state
+from robot_rl.policy.runner import DeviceError, PolicyRunner
+from robot_rl.ros import qos
+from robot_rl.ros.diagnostics import ERROR, OK, WARN
+from robot_rl.ros.node_base import RobotRLLifecycleNode, run_node
+
+STATS_PERIOD_S = 1.0
+
+
+def stamp_s(stamp: Any) -> float:
+    return float(stamp.sec) + float(stamp.nanosec) * 1e-9
+
+
+def image_array(msg: Image) -> np.ndarray:
+    """rgb8 sensor_msgs/Image -> HxWx3 uint8 view (no copy)."""
+    if msg.encoding != "rgb8":
+        raise ImageFormatError(f"image encoding {msg.encoding!r}: the policy needs rgb8")
+    rows = np.frombuffer(msg.data, dtype=np.uint8).reshape(msg.height, msg.step)
+    return rows[:, : msg.width * 3].reshape(msg.height, msg.width, 3)
+
+
+class PolicyServerNode(RobotRLLifecycleNode):
+    def __init__(self) -> None:
+        super().__init__("policy_server", hardware_id="policy")
+        self.runner: PolicyRunner | None = None
+        self.entities: list[Any] = []
+        self.timer: Any = None
+        self.stats_timer: Any = None
+        self.acting = False
+        self.gripper_position: float | None = None
+        self.published_version: int | None = None
+        self.counts = {"ticks": 0, "stale_ticks": 0, "nonfinite_actions": 0, "deadline_misses": 0}
+        self.status = (OK, "")
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    def on_configure(self, state: State) -> TransitionCallbackReturn:
+        s = self.settings
+        cameras, period = list(s.cameras.names), 1.0 / s.robot.control_hz
+        try:
+            self.runner = PolicyRunner(s.policy.model, cameras, s.cameras.policy_image_size, s.policy.device,
+                                       s.policy.deterministic, s.policy.seed, s.policy.cpu_threads)
+            newest = latest_weights(s.policy.weights_dir)
+            if newest is not None:
+                self.runner.load_now(newest)
+            warm_s = self.runner.warmup(s.policy.warmup_steps)
+        except (DeviceError, WeightsError, ValueError) as err:
+            self.get_logger().error(f"configure failed: {err}")
+            self.release()
+            return TransitionCallbackReturn.FAILURE
+        self.get_logger().info(f"actor on {self.runner.device}, weights v{self.runner.weights.version}, "
+                               f"warm tick {warm_s * 1000:.1f} ms")
+        self.frames = FrameBuffers(cameras)
+        self.states = StateHistory(STATE_DIM)
+        self.assembler = ObservationAssembler(self.frames, self.states, cameras, s.cameras.max_frame_age_s,
+                                              s.cameras.policy_image_size)
+        self.trigger = FrameSetTrigger(cameras, rate_hz=s.robot.control_hz)
+        self.latency = LatencyStats()
+        self.deadline_s = period
+        pub, sub = self.create_publisher, self.create_subscription
+        self.action_pub = pub(TwistStamped, "policy/action", qos.COMMAND)
+        self.gripper_pub = pub(Float32, "policy/gripper", qos.COMMAND)
+        self.version_pub = pub(String, "policy/weights_version", qos.LATCHED)
+        self.entities = [self.action_pub, self.gripper_pub, self.version_pub,
+                         sub(JointState, "robot/state", self.on_joint_state, qos.SENSOR),
+                         sub(PoseStamped, "robot/ee_pose", self.on_ee_pose, qos.SENSOR),
+                         sub(String, "policy/weights", self.on_weights, qos.LATCHED),
+                         *[sub(Image, f"camera/{c}/color/image_raw",
+                               lambda msg, c=c: self.on_image(c, msg), qos.SENSOR) for c in cameras]]
+        self.stats_timer = self.create_timer(STATS_PERIOD_S, self.report_stats)
+        self.publish_version()
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: State) -> TransitionCallbackReturn:
+        self.timer = self.create_timer(1.0 / self.settings.robot.control_hz, self.on_timer)
+        self.acting = True
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
+        self.acting = False
+        if self.timer is not None:
+            self.destroy_timer(self.timer)
+            self.timer = None
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
+        self.release()
+        return TransitionCallbackReturn.SUCCESS
+
+    on_shutdown = on_cleanup
+
+    def release(self) -> None:
+        self.acting = False
+        for entity in self.entities:
+            if isinstance(entity, Publisher):
+                self.destroy_publisher(entity)
+            else:
+                self.destroy_subscription(entity)
+        self.entities = []
+        for timer in (self.timer, self.stats_timer):
+            if timer is not None:
+                self.destroy_timer(timer)
+        self.timer = self.stats_timer = None
+        if self.runner is not None:
+            self.runner.close()
+            self.runner = None
+
+    def destroy_node(self) -> None:
+        self.release()
+        super().destroy_node()
+
+    # --- inputs ------------------------------------------------------------------------------------
+
+    def now_s(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def on_image(self, camera: str, msg: Image) -> None:
+        now = self.now_s()
+        try:
+            frame = CameraFrame(camera, image_array(msg), stamp_s(msg.header.stamp), now)
+            self.frames.put(frame)
+        except (ImageFormatError, ValueError) as err:
+            self.get_logger().error(f"camera {camera}: {err}", throttle_duration_sec=5.0)
+            return
+        if self.acting and self.settings.policy.trigger == "frames" and self.trigger.on_frame(
+                camera, frame.capture_time_s, now):
+            self.tick(now)
+
+    def on_joint_state(self, msg: JointState) -> None:
+        name = self.settings.robot.gripper_joint
+        if name in msg.name and len(msg.position) == len(msg.name):
+            self.gripper_position = float(msg.position[list(msg.name).index(name)])
+        else:
+            self.get_logger().warning(f"robot/state has no position for robot.gripper_joint={name!r}",
+                                   throttle_duration_sec=10.0)
+
+    def on_ee_pose(self, msg: PoseStamped) -> None:
+        if self.gripper_position is None:
+            return  # no state without the gripper; the tick reports robot_state as stale
+        p, q = msg.pose.position, msg.pose.orientation
+        try:
+            self.states.put(stamp_s(msg.header.stamp),
+                            policy_state([p.x, p.y, p.z], [q.x, q.y, q.z, q.w], self.gripper_position))
+        except ValueError as err:
+            self.get_logger().error(f"robot state rejected: {err}", throttle_duration_sec=5.0)
+
+    def on_weights(self, msg: String) -> None:
+        assert self.runner is not None  # subscriptions exist only between configure and cleanup
+        try:
+            self.runner.request(WeightsInfo.from_json(msg.data))
+        except WeightsError as err:
+            self.set_status(WARN, str(err))
+
+    # --- the tick ----------------------------------------------------------------------------------
+
+    def on_timer(self) -> None:
+        now = self.now_s()
+        if self.settings.policy.trigger == "timer" or self.trigger.due(now):
+            self.tick(now)
+
+    def tick(self, now: float) -> None:
+        assert self.runner is not None
+        start = time.perf_counter()
+        observation = self.assembler.assemble(now)
+        if observation.stale:
+            self.counts["stale_ticks"] += 1
+            self.set_status(WARN, observation.describe())  # type: ignore[union-attr]
+            self.get_logger().warning(observation.describe(), throttle_duration_sec=5.0)  # type: ignore[union-attr]
+            return
+        self.trigger.mark_tick(now)
+        assembled = time.perf_counter()
+        action = self.runner.act(observation.images, observation.state)  # type: ignore[union-attr]
+        self.counts["ticks"] += 1
+        if not action.finite:
+            self.counts["nonfinite_actions"] += 1
+            self.set_status(ERROR, f"weights v{action.version} produced a non-finite action; not published")
+            return
+        frames = observation.frames.values()  # type: ignore[union-attr]
+        obs_stamp = min(f.capture_time_s for f in frames)
+        published = time.perf_counter()
+        self.publish_action(obs_stamp, action.twist, action.gripper)
+        done = time.perf_counter()
+        end_to_end = (now - obs_stamp) + (done - start)
+        for stage, seconds in (("receive", max(f.receive_time_s for f in frames) - obs_stamp),
+                               ("assemble", assembled - start), ("preprocess", action.preprocess_s),
+                               ("inference", action.inference_s), ("publish", done - published),
+                               ("end_to_end", end_to_end)):
+            self.latency.record(stage, seconds)
+        if end_to_end > self.deadline_s:
+            self.counts["deadline_misses"] += 1
+        if action.version != self.published_version:
+            self.publish_version()
+        if self.status[0] != OK:
+            self.set_status(OK, "acting")
+
+    def publish_action(self, obs_stamp: float, twist: np.ndarray, gripper: float) -> None:
+        s = self.settings
+        msg = TwistStamped()
+        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(round(obs_stamp * 1e9), 1_000_000_000)
+        msg.header.frame_id = s.robot.base_frame
+        lin, ang = twist[:3] * s.policy.max_linear_speed, twist[3:] * s.policy.max_angular_speed
+        msg.twist.linear.x, msg.twist.linear.y, msg.twist.linear.z = (float(v) for v in lin)
+        msg.twist.angular.x, msg.twist.angular.y, msg.twist.angular.z = (float(v) for v in ang)
+        self.action_pub.publish(msg)
+        self.gripper_pub.publish(Float32(data=float(gripper)))
+
+    def publish_version(self) -> None:
+        assert self.runner is not None
+        info = self.runner.weights
+        self.version_pub.publish(String(data=info.to_json()))
+        self.published_version = info.version
+
+    # --- diagnostics -------------------------------------------------------------------------------
+
+    def set_status(self, level: bytes, message: str) -> None:
+        if (level, message) != self.status:
+            self.status = (level, message)
+            self.diagnostics.report(level, message)
+
+    def report_stats(self) -> None:
+        if self.runner is None:
+            return
+        for message in self.runner.drain_messages():
+            self.get_logger().info(message)
+            if message.startswith("rejected"):
+                self.set_status(WARN, message)
+        st = self.runner.status()
+        values = {k: round(v, 3) for k, v in self.latency.summary().items() if np.isfinite(v)}
+        self.diagnostics.set_values(weights_version=st.version, loads_ok=st.loads_ok, loads_rejected=st.loads_rejected,
+                                    last_load_error=st.last_error, device=str(self.runner.device), **self.counts, **values)
+
+
+def main(args: list[str] | None = None) -> int:
+    return run_node(PolicyServerNode, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,72 @@
+"""Frame-set trigger, latency telemetry and the policy state vector."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from robot_rl.policy import STATE_DIM, FrameSetTrigger, LatencyStats, policy_state
+
+
+def test_trigger_waits_for_every_camera_and_acts_once_per_set() -> None:
+    trigger = FrameSetTrigger(["wrist", "front"], rate_hz=10.0)
+    assert not trigger.on_frame("wrist", 1.0, 1.001)
+    assert trigger.on_frame("front", 1.0, 1.002)
+    trigger.mark_tick(1.002)
+    assert not trigger.on_frame("front", 1.0, 1.003)  # the same frame again: nothing new
+    assert not trigger.on_frame("wrist", 1.1, 1.101)
+    assert trigger.on_frame("front", 1.1, 1.102)
+    with pytest.raises(KeyError):
+        trigger.on_frame("side", 1.0, 1.0)
+
+
+def test_trigger_absorbs_jitter_but_holds_the_average_rate() -> None:
+    trigger = FrameSetTrigger(["cam"], rate_hz=10.0)
+    ticks = 0
+    arrivals = [0.0, 0.115, 0.2, 0.3, 0.41, 0.5]  # one late frame, then on time: all answered at 10 Hz
+    for t in arrivals:
+        if trigger.on_frame("cam", t, t):
+            trigger.mark_tick(t)
+            ticks += 1
+    assert ticks == len(arrivals)
+    fast = FrameSetTrigger(["cam"], rate_hz=10.0)
+    ticks = 0
+    for i in range(300):  # a 30 fps camera for 10 s
+        t = i / 30
+        if fast.on_frame("cam", t, t):
+            fast.mark_tick(t)
+            ticks += 1
+    assert 99 <= ticks <= 102
+
+
+def test_trigger_due_catches_a_set_that_found_no_token() -> None:
+    trigger = FrameSetTrigger(["cam"], rate_hz=10.0, burst=1.0)
+    assert trigger.on_frame("cam", 0.0, 0.0)
+    trigger.mark_tick(0.0)
+    assert not trigger.on_frame("cam", 0.05, 0.05)
+    assert trigger.due(0.1)
+
+
+def test_latency_stats_percentiles_and_flat_keys() -> None:
+    stats = LatencyStats(window=1000)
+    for i in range(100):
+        stats.record("end_to_end", (i + 1) / 1000)
+        stats.record("inference", 0.002)
+    p50, p99, peak = stats.percentiles_ms("end_to_end")
+    assert p50 == pytest.approx(50.5) and p99 == pytest.approx(99.01) and peak == pytest.approx(100)
+    summary = stats.summary()
+    assert summary["latency_ms_p50"] == pytest.approx(50.5) and summary["latency_ms_inference_p99"] == pytest.approx(2)
+    assert math.isnan(summary["latency_ms_publish_p50"]) and stats.count == 100
+    with pytest.raises(KeyError):
+        stats.record("nope", 1.0)
+
+
+def test_policy_state_layout() -> None:
+    down = policy_state([0.4, 0.1, 0.2], [1.0, 0.0, 0.0, 0.0], 0.3)  # pi about x
+    assert down.shape == (STATE_DIM,) and down.dtype == np.float32
+    np.testing.assert_allclose(down, [0.4, 0.1, 0.2, 1, 0, 0, 0, -1, 0, 0.3], atol=1e-6)
+    flipped = policy_state([0.4, 0.1, 0.2], [-1.0, 0.0, 0.0, -0.0], 0.3)  # same rotation, other sign
+    np.testing.assert_allclose(down, flipped, atol=1e-6)
+    with pytest.raises(ValueError, match="quaternion"):
+        policy_state([0, 0, 0], [0, 0, 0, 0], 0.0)
