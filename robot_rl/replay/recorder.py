@@ -1,0 +1,139 @@
+"""Turn the graph's latest inputs into steps at the control rate, and ``episode/status`` into episodes.
+
+The replay writer node (and ``robot-rl replay import`` for a recorded bag) feed this class the
+messages they receive, already converted to numbers, and call ``tick`` on the control timer. The
+observation is assembled exactly as the policy server does (``perception.ObservationAssembler``:
+newest frame per camera, state nearest the frames' capture time, stale inputs rejected), so the
+store holds what the policy saw.
+
+Episode statuses: ``running`` opens an episode; ``success``/``failure`` commit it as terminated,
+``timeout`` as truncated; ``resetting`` or ``idle`` without an end aborts it (nothing is stored).
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from robot_rl.perception import ObservationAssembler
+from robot_rl.replay.errors import StepError
+from robot_rl.replay.schema import Source
+from robot_rl.replay.writer import EpisodeWriter, Step
+
+STATUSES = ("idle", "running", "success", "failure", "timeout", "resetting")
+ACTION_NAMES = ["vx", "vy", "vz", "wx", "wy", "wz", "gripper"]
+
+
+@dataclass
+class _Stamped:
+    value: np.ndarray
+    time_s: float
+
+
+class StepRecorder:
+    """Holds the newest action-side inputs, assembles steps on ``tick`` and drives the writer."""
+
+    def __init__(self, writer: EpisodeWriter, assembler: ObservationAssembler, action_scale: Sequence[float],
+                 max_action_age_s: float, demo: bool = False) -> None:
+        self.writer = writer
+        self.assembler = assembler
+        self.action_scale = np.asarray(action_scale, dtype=np.float32)
+        self.max_action_age_s = max_action_age_s
+        self.demo = demo  # whole episodes demonstrated by the operator: source DEMO instead of HUMAN
+        self.status = "idle"
+        self.counts: Counter[str] = Counter()
+        self._command: _Stamped | None = None
+        self._policy: _Stamped | None = None
+        self._human: _Stamped | None = None
+        self._gripper = {"command": 0.0, "policy": 0.0, "human": 0.0}
+        self._intervening = False
+        self._reward = 0.0
+
+    # -- inputs ------------------------------------------------------------------------------------
+
+    def set_twist(self, which: str, linear: Sequence[float], angular: Sequence[float], time_s: float) -> None:
+        """``which``: command (executed), policy or human; twists in SI units, stored normalised."""
+        value = _Stamped(np.concatenate([linear, angular]).astype(np.float32), time_s)
+        setattr(self, {"command": "_command", "policy": "_policy", "human": "_human"}[which], value)
+
+    def set_gripper(self, which: str, value: float) -> None:
+        self._gripper[which] = float(value)
+
+    def set_intervening(self, value: bool) -> None:
+        self._intervening = bool(value)
+
+    def set_reward(self, value: float) -> None:
+        """The reward of the current step (the newest value before the tick wins)."""
+        self._reward = float(value)
+
+    def set_status(self, status: str) -> str | None:
+        """Apply an ``episode/status`` value; returns what happened (begin, terminated, truncated, abort)."""
+        status = status.strip().lower()
+        if status not in STATUSES:
+            self.counts["bad_status"] += 1
+            return None
+        previous, self.status = self.status, status
+        if status == previous:
+            return None
+        if status == "running":
+            if self.writer.in_episode:
+                self.writer.abort()
+                self.counts["aborted"] += 1
+            self.writer.begin_episode()
+            self._reward = 0.0
+            return "begin"
+        if not self.writer.in_episode:
+            return None
+        if status in ("success", "failure", "timeout"):
+            index = self.writer.end_episode(terminated=status != "timeout", truncated=status == "timeout")
+            if index >= 0:
+                self.counts["episodes"] += 1
+            return "truncated" if status == "timeout" else "terminated"
+        self.writer.abort()  # resetting or idle without an end: the episode is dropped
+        self.counts["aborted"] += 1
+        return "abort"
+
+    # -- the tick ----------------------------------------------------------------------------------
+
+    def tick(self, now: float) -> str:
+        """Record one step if an episode runs and every input is fresh; returns the outcome."""
+        if not self.writer.in_episode:
+            return "idle"
+        observation = self.assembler.assemble(now)
+        if observation.stale:
+            self.counts["late_observation"] += 1
+            return "late_observation"
+        if self._command is None or now - self._command.time_s > self.max_action_age_s:
+            self.counts["late_action"] += 1
+            return "late_action"
+        human = self._intervening and self._human is not None and now - self._human.time_s <= self.max_action_age_s
+        policy_fresh = self._policy is not None and now - self._policy.time_s <= self.max_action_age_s
+        source = Source.DEMO if self.demo else (Source.HUMAN if self._intervening else Source.POLICY)
+        frames = observation.frames.values()  # type: ignore[union-attr]
+        step = Step(
+            images=observation.images,  # type: ignore[union-attr]
+            state=observation.state,  # type: ignore[union-attr]
+            action=self._action(self._command, self._gripper["command"]),
+            reward=self._reward,
+            source=source,
+            intervention=self._intervening,
+            policy_action=self._action(self._policy, self._gripper["policy"]) if policy_fresh else None,
+            human_action=self._action(self._human, self._gripper["human"]) if human else None,
+            capture_time=min((f.capture_time_s for f in frames), default=math.nan),
+            receive_time=now,
+        )
+        self._reward = 0.0
+        try:
+            self.writer.append(step)
+        except StepError:
+            self.counts["bad_steps"] += 1
+            raise
+        self.counts["steps"] += 1
+        return "recorded"
+
+    def _action(self, twist: _Stamped | None, gripper: float) -> np.ndarray:
+        assert twist is not None
+        return np.append(twist.value, gripper).astype(np.float32) / self.action_scale
