@@ -7,6 +7,7 @@ PACKAGE = "robot_rl"
 
 # One console script per node; the executable name is what launch files put in `exec`.
 NODES = {
+    "replay_writer": "robot_rl.ros.replay_writer_node:main",
     "sim_robot": "robot_rl.ros.sim_robot_node:main",
     "robot_adapter": "robot_rl.ros.robot_adapter_node:main",
     "camera": "robot_rl.ros.camera_node:main",
@@ -14,6 +15,7 @@ NODES = {
     "safety": "robot_rl.ros.safety_node:main",
     "intervention": "robot_rl.ros.intervention_node:main",
     "episode": "robot_rl.ros.episode_node:main",
+    "learner": "robot_rl.ros.learner_node:main",
 }
 TOOLS = {
     "robot-rl": "robot_rl.cli:main",

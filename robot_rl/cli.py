@@ -4,6 +4,8 @@
     robot-rl launch FILE [--duration S] [name:=value ...]
     robot-rl check FILE [name:=value ...]
     robot-rl config NAME [override ...]
+    robot-rl replay inspect|verify|export|import ...
+    robot-rl train ...
     robot-rl calibrate intrinsics|handeye|workspace|check ...
 """
 from __future__ import annotations
@@ -25,6 +27,8 @@ from robot_rl.bringup.launch_file import LaunchFileError, parse_launch_file
 from robot_rl.bringup.paths import package_share
 from robot_rl.bringup.supervisor import Supervisor
 from robot_rl.calibration.cli import register as register_calibrate
+from robot_rl.learn.cli import register as register_train
+from robot_rl.replay.cli import register as register_replay
 from robot_rl.config import ConfigError, load_config
 
 
@@ -36,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.handler(args) or 0)
+        return int(args.func(args) or 0)
     except (UsageError, LaunchFileError, ConfigError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -49,23 +53,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("sim", help="bring up the whole graph on the simulated arm (sim_launch.xml)")
     _add_launch_options(sim)
-    sim.set_defaults(handler=lambda a: run_launch("sim_launch.xml", a))
+    sim.set_defaults(func=lambda a: run_launch("sim_launch.xml", a))
 
     launch = sub.add_parser("launch", help="bring up the nodes of a ROS 2 XML launch file")
     launch.add_argument("file", help="a launch file path, or a file name in the package's launch/ folder")
     _add_launch_options(launch)
-    launch.set_defaults(handler=lambda a: run_launch(a.file, a))
+    launch.set_defaults(func=lambda a: run_launch(a.file, a))
 
     check = sub.add_parser("check", help="parse a launch file and check executables and configs, start nothing")
     check.add_argument("file")
     check.add_argument("launch_args", nargs="*", metavar="name:=value")
-    check.set_defaults(handler=run_check)
+    check.set_defaults(func=run_check)
 
     config = sub.add_parser("config", help="print a composed configuration")
     config.add_argument("name", help="top-level config: sim, robot, teleop")
     config.add_argument("overrides", nargs="*", help="hydra overrides, e.g. robot.control_hz=20")
-    config.set_defaults(handler=lambda a: print(OmegaConf.to_yaml(load_config(a.name, a.overrides), resolve=True)))
+    config.set_defaults(func=lambda a: print(OmegaConf.to_yaml(load_config(a.name, a.overrides), resolve=True)))
 
+    register_replay(sub)
+    register_train(sub)
     register_calibrate(sub)
 
     return parser

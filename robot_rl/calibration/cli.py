@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_subcommands(parser: argparse.ArgumentParser) -> None:
-    parser.set_defaults(handler=lambda a: _fail_usage(parser))
+    parser.set_defaults(func=lambda a: _fail_usage(parser))
     sub = parser.add_subparsers(dest="calibrate_command")
 
     intr = sub.add_parser("intrinsics", help="camera matrix and distortion from board images")
@@ -67,7 +67,7 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
     intr.add_argument("--k-coefficients", type=int, default=2, choices=(0, 1, 2, 3),
                       help="radial coefficients to estimate (2 = k1, k2 like ROS's cameracalibrator)")
     intr.add_argument("--max-view-rms", type=float, default=1.0, help="reject views above this RMS (px)")
-    intr.set_defaults(handler=lambda a: _guarded(run_intrinsics, a))
+    intr.set_defaults(func=lambda a: _guarded(run_intrinsics, a))
 
     he = sub.add_parser("handeye", help="camera pose on (eye_in_hand) or next to (eye_on_base) the robot")
     _add_common(he, camera=True)
@@ -84,7 +84,7 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
     he.add_argument("--effector-frame", default="panda_hand")
     he.add_argument("--camera-frame", help="default: <camera>_color_optical_frame")
     he.add_argument("--board-frame", default="calibration_board")
-    he.set_defaults(handler=lambda a: _guarded(run_handeye, a))
+    he.set_defaults(func=lambda a: _guarded(run_handeye, a))
 
     ws = sub.add_parser("workspace", help="safety box from taught effector poses")
     _add_common(ws, camera=False)
@@ -93,7 +93,7 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
     ws.add_argument("--margin", type=float, default=0.02, help="m added around the taught points")
     ws.add_argument("--frame", default="panda_link0")
     ws.add_argument("--floor-z", type=float, default=None, help="never put the box's bottom below this z (m)")
-    ws.set_defaults(handler=lambda a: _guarded(run_workspace, a))
+    ws.set_defaults(func=lambda a: _guarded(run_workspace, a))
 
     chk = sub.add_parser("check", help="has the camera moved since hand-eye calibration?")
     _add_common(chk, camera=True)
@@ -102,7 +102,7 @@ def _add_subcommands(parser: argparse.ArgumentParser) -> None:
     chk.add_argument("--robot-pose", type=float, nargs=7, metavar=("X", "Y", "Z", "QX", "QY", "QZ", "QW"))
     chk.add_argument("--max-mm", type=float, default=moved.DEFAULT_MAX_MM)
     chk.add_argument("--max-deg", type=float, default=moved.DEFAULT_MAX_DEG)
-    chk.set_defaults(handler=lambda a: _guarded(run_check, a))
+    chk.set_defaults(func=lambda a: _guarded(run_check, a))
 
 
 def _add_common(parser: argparse.ArgumentParser, camera: bool) -> None:
@@ -322,7 +322,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.handler(args) or 0)
+    return int(args.func(args) or 0)
 
 
 if __name__ == "__main__":

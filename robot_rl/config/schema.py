@@ -247,14 +247,57 @@ class LearnerConfig:
                  "learner.source_weights must be >= 0 (0 = never sample that source)")
 
 
+REWARD_KINDS = ("sim_success", "classifier", "progress", "external")
+
+
 @dataclass
 class RewardConfig:
-    kind: str = "sim_success"  # sim_success (simulator ground truth) | classifier | progress
-    success_threshold: float = 0.5  # replaced by the calibrated threshold of a trained classifier
+    """reward: what the reward node scores with, and how ``robot-rl reward train-*`` trains (robot_rl.reward)."""
+
+    kind: str = "sim_success"  # sim_success (simulator ground truth) | classifier | progress | external
+    success_threshold: float = 0.5  # used only when a model file carries no calibrated threshold
+    # --- serving (reward node) ---
+    model_path: str = ""  # kind=classifier|progress: the model's .safetensors file (its .json sidecar beside it)
+    goal: str = "${replay.goal}"  # kind=progress|external: the language goal the critic is conditioned on
+    success_consecutive: int = 2  # ticks in a row above the threshold before `success` is published True
+    device: str = "cpu"  # cpu | cuda | cuda:N | auto; the reward node shares the robot's machine
+    cpu_threads: int = 1  # torch intra-op threads on the CPU (keep below the idle cores)
+    external_path: str = ""  # kind=external: local directory of a large critic (e.g. a VLAC checkpoint)
+    external_backend: str = "vlac"  # kind=external: adapter in robot_rl.reward.external (vlac)
+    # --- training (robot-rl reward train-classifier | train-progress) ---
+    cameras: list[str] = field(default_factory=list)  # cameras the model sees ([] = every camera of the store)
+    image_size: int = 64  # square model input; stored images are resized to this
+    image_features: int = 64  # per-camera feature size of the image encoder
+    hidden_dims: list[int] = field(default_factory=lambda: [128, 128])  # the heads' MLP layers
+    success_reward: float = 0.5  # a recorded reward >= this marks a success step (the sparse 0/1 success reward)
+    positive_tail: int = 0  # also label the last N steps of each successful episode positive (0 = marked steps only)
+    min_precision: float = 0.95  # threshold calibration: highest recall with at least this held-out precision
+    holdout_fraction: float = 0.25  # share of episodes held out for calibration and metrics
+    epochs: int = 30  # classifier: passes over a balanced epoch (2 x the positives)
+    progress_steps: int = 1500  # progress critic: gradient steps
+    batch_size: int = 64
+    lr: float = 3e-4  # Adam learning rate
+    augmentation_pad: int = 4  # random shift (pixels at image_size) during training; 0 = none
+    seed: int = 0
 
     def __post_init__(self) -> None:
-        _require(self.kind in ("sim_success", "classifier", "progress"),
-                 f"reward.kind={self.kind!r}: use sim_success, classifier or progress")
+        _require(self.kind in REWARD_KINDS, f"reward.kind={self.kind!r}: use one of {', '.join(REWARD_KINDS)}")
+        _require(0.0 < self.success_threshold < 1.0, "reward.success_threshold must be in (0, 1)")
+        _require(self.success_consecutive >= 1 and self.cpu_threads >= 1,
+                 "reward.success_consecutive and reward.cpu_threads must be >= 1")
+        _require(16 <= self.image_size <= 512, f"reward.image_size={self.image_size}: use 16..512 pixels")
+        _require(self.image_features > 0 and len(self.hidden_dims) > 0 and all(h > 0 for h in self.hidden_dims),
+                 "reward.image_features must be > 0 and reward.hidden_dims at least one positive layer size")
+        _require(0.0 < self.min_precision <= 1.0, f"reward.min_precision={self.min_precision}: use (0, 1]")
+        _require(0.0 < self.holdout_fraction < 1.0, f"reward.holdout_fraction={self.holdout_fraction}: use (0, 1)")
+        _require(self.epochs >= 1 and self.progress_steps >= 1 and self.batch_size >= 2 and self.lr > 0,
+                 "reward.epochs and reward.progress_steps must be >= 1, reward.batch_size >= 2, reward.lr > 0")
+        _require(self.positive_tail >= 0 and self.augmentation_pad >= 0,
+                 "reward.positive_tail and reward.augmentation_pad must be >= 0")
+        _require(self.kind not in ("classifier", "progress") or self.model_path.endswith(".safetensors")
+                 or not self.model_path,
+                 f"reward.model_path={self.model_path!r}: give the model's .safetensors file "
+                 "(written by robot-rl reward train-classifier | train-progress)")
 
 
 @dataclass

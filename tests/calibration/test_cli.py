@@ -79,7 +79,7 @@ def test_register_adds_calibrate_to_a_parent_parser(tmp_path: Path) -> None:
     poses = tmp_path / "taught.yaml"
     poses.write_text(yaml.safe_dump({"points": [[0.3, -0.25, 0.02], [0.7, 0.25, 0.4]]}))
     args = parser.parse_args(["calibrate", "workspace", "--poses", str(poses), "--out", str(tmp_path)])
-    assert args.handler(args) == 0 and (tmp_path / "workspace.yaml").is_file()
+    assert args.func(args) == 0 and (tmp_path / "workspace.yaml").is_file()
 
 
 def test_workspace_command(tmp_path: Path) -> None:

@@ -1,0 +1,16 @@
+"""The SAC learner: HIL-SERL's recipe in PyTorch, training from the streaming replay store.
+
+One module per concept, read in this order:
+
+- ``batch``: what the learner needs from the replay sampler (a Protocol) and the torch batch;
+- ``augment``: DrQ random shift on uint8 images, on the learner's device;
+- ``gripper``: how recorded gripper commands map onto the discrete gripper critic's choices and back;
+- ``sac``: the networks, the losses (one function each) and the update step, in one place;
+- ``distributed``: data-parallel training under torchrun (gradient all-reduce);
+- ``checkpoint``: atomic safetensors + JSON checkpoints, optimizers included, never pickled;
+- ``metrics``: TensorBoard and the console summary;
+- ``trainer``: the process: follow the stores, update at the configured ratio, hand weights over;
+- ``cli``: ``robot-rl train``.
+
+Importing this package does not import torch.
+"""

@@ -1,0 +1,149 @@
+"""The SAC update: it changes what it should, lowers the critic loss, and keeps its pieces' shapes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from robot_rl.learn.augment import random_shift
+from robot_rl.learn.batch import Batch, to_torch
+from robot_rl.learn.gripper import CLOSE, OPEN, STAY, choice_to_command, command_to_choice
+from robot_rl.learn.sac import SAC, critic_loss, policy_from_features
+from robot_rl.learn.synthetic import SyntheticSampler
+from robot_rl.models.critics import CriticEnsemble, EnsembleLinear, GripperCritic
+from robot_rl.models.encoders import ImageEncoder
+from tests.learn.conftest import tiny_config
+
+
+def make_sac(tmp_path: Path, *extra: str) -> tuple[SAC, Batch]:
+    config = tiny_config(tmp_path, extra)
+    torch.manual_seed(0)
+    sac = SAC(config.learner, config.policy.model, config.cameras.names, config.cameras.policy_image_size)
+    sampler = SyntheticSampler(config.cameras.names, 16, config.policy.model.state_dim, {"a": 64}, seed=1)
+    return sac, to_torch(sampler.sample(config.learner.batch_size), torch.device("cpu"))
+
+
+def snapshot(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def test_update_changes_parameters_and_lowers_critic_loss_on_a_fixed_batch(tmp_path: Path) -> None:
+    sac, batch = make_sac(tmp_path, "learner.critic_lr=1e-3")
+    before = {name: snapshot(net) for name, net in sac.networks().items()}
+    alpha_before = float(sac.log_alpha.detach())
+    losses = [float(sac.update(batch, update_actor=True)["losses/qf_loss"]) for _ in range(40)]
+    assert losses[-1] < 0.5 * losses[0], losses
+    for name, net in sac.networks().items():
+        changed = [k for k, v in net.state_dict().items() if not torch.equal(v, before[name][k])]
+        assert changed, f"{name} did not change"
+    assert float(sac.log_alpha.detach()) != alpha_before
+    # the target critics move slowly towards the critics (Polyak), not onto them
+    q, q_target = sac.qf.state_dict(), sac.qf_target.state_dict()
+    assert all(not torch.equal(q[k], q_target[k]) for k in q)
+
+
+def test_critic_only_updates_leave_the_actor_head_alone(tmp_path: Path) -> None:
+    sac, batch = make_sac(tmp_path)
+    head_before = snapshot(sac.actor.trunk)
+    metrics = sac.update(batch, update_actor=False)
+    assert "losses/actor_loss" not in metrics and "losses/qf_loss" in metrics
+    assert all(torch.equal(v, head_before[k]) for k, v in sac.actor.trunk.state_dict().items())
+
+
+def test_policy_from_features_matches_actor_forward(tmp_path: Path) -> None:
+    sac, batch = make_sac(tmp_path)
+    with torch.no_grad():
+        expected = sac.actor(batch.images, batch.state, deterministic=True)
+        got = policy_from_features(sac.actor, sac.actor.encoder(batch.images, batch.state), deterministic=True)
+    for a, b in zip(expected, got):
+        torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("size,subsample", [(1, 1), (2, 2), (10, 2)])
+def test_critic_ensemble_shapes_and_redq_subsample(size: int, subsample: int) -> None:
+    torch.manual_seed(0)
+    qf = CriticEnsemble(feature_dim=5, action_dim=6, hidden_dims=[16], ensemble_size=size)
+    features, action = torch.randn(7, 5), torch.rand(7, 6) * 2 - 1
+    assert qf(features, action).shape == (size, 7)
+    # the members differ (independent initialisation), so the subsample matters
+    if size > 1:
+        values = qf(features, action)
+        assert not torch.allclose(values[0], values[1])
+
+
+def test_redq_target_is_the_min_over_a_random_subset_of_target_heads(tmp_path: Path) -> None:
+    sac, batch = make_sac(tmp_path, "learner.critic_ensemble_size=5", "learner.critic_subsample=1")
+    batch = batch._replace(done=torch.zeros_like(batch.done))
+    features = sac.actor.encoder(batch.images, batch.state)
+    next_features = sac.actor.encoder(batch.next_images, batch.next_state).detach()
+    targets = set()
+    for seed in range(12):
+        torch.manual_seed(seed)
+        _, info = critic_loss(sac.qf, sac.qf_target, sac.actor, features, next_features, batch, sac.alpha, 1)
+        targets.add(round(float(info["charts/qf_target_values"]), 5))
+    assert len(targets) > 1, "subsample=1 should pick different heads on different draws"
+    torch.manual_seed(0)
+    _, info_all = critic_loss(sac.qf, sac.qf_target, sac.actor, features, next_features, batch, sac.alpha, 5)
+    assert float(info_all["charts/qf_target_values"]) <= min(targets) + 1e-4  # min over all = the lowest
+
+
+def test_gripper_critic_shape_and_choice_mapping() -> None:
+    critic = GripperCritic(feature_dim=5, hidden_dims=[16])
+    assert critic(torch.randn(4, 5)).shape == (2, 4, 3)
+    current = torch.tensor([-1.0, -1.0, 1.0, 1.0, 0.0])
+    command = torch.tensor([1.0, -0.9, -1.0, 0.8, 0.2])
+    choice = command_to_choice(command, current, deadband=0.5)
+    assert choice.tolist() == [CLOSE, STAY, OPEN, STAY, STAY]
+    back = choice_to_command(torch.tensor([CLOSE, STAY, OPEN, STAY, STAY]), current)
+    assert back.tolist() == [1.0, -1.0, -1.0, 1.0, 0.0]
+
+
+def test_gripper_output_follows_the_gripper_critic(tmp_path: Path) -> None:
+    """Distillation: with a critic that always prefers CLOSE, the actor's gripper mean goes to +1."""
+    sac, batch = make_sac(tmp_path, "learner.actor_lr=3e-3")
+    assert sac.gripper_qf is not None
+    with torch.no_grad():
+        last = sac.gripper_qf.net[-1]
+        assert isinstance(last, EnsembleLinear)
+        last.weight.zero_()
+        last.bias.zero_()
+        last.bias[:, :, CLOSE] = 10.0
+    sac.optimizers["critic"].param_groups[0]["lr"] = 0.0  # keep the critic's preference fixed
+    for _ in range(60):
+        sac.update(batch, update_actor=True)
+    with torch.no_grad():
+        gripper = sac.actor(batch.images, batch.state, deterministic=True).action[:, 6]
+    assert float(gripper.mean()) > 0.8
+
+
+def test_random_shift_is_an_integer_translation_of_uint8_images() -> None:
+    torch.manual_seed(0)
+    images = torch.randint(0, 256, (8, 10, 12, 3), dtype=torch.uint8)
+    shifted = random_shift(images, pad=2)
+    assert shifted.shape == images.shape and shifted.dtype == torch.uint8
+    assert torch.equal(random_shift(images, pad=0), images)
+    padded = images.permute(0, 3, 1, 2).float()
+    padded = torch.nn.functional.pad(padded, (2, 2, 2, 2), mode="replicate").permute(0, 2, 3, 1).to(torch.uint8)
+    for b in range(8):  # every output is some crop of the edge-padded input
+        crops = [padded[b, dy:dy + 10, dx:dx + 12] for dy in range(5) for dx in range(5)]
+        assert any(torch.equal(shifted[b], c) for c in crops)
+    assert not all(torch.equal(shifted[b], images[b]) for b in range(8))
+
+
+def test_frozen_pretrained_encoder_stays_fixed(tmp_path: Path) -> None:
+    from robot_rl.models.encoders import ConvBackbone
+
+    backbone = ConvBackbone([8], [2])
+    path = tmp_path / "encoder.safetensors"
+    save_file({k: v.contiguous() for k, v in backbone.state_dict().items()}, str(path))
+    sac, batch = make_sac(tmp_path, f"policy.model.pretrained_encoder_path={path}", "policy.model.freeze_encoder=true")
+    encoder = sac.actor.encoder.per_camera["front"]
+    assert isinstance(encoder, ImageEncoder)
+    backbone_before, projection_before = snapshot(encoder.backbone), snapshot(encoder.projection)
+    for _ in range(3):
+        sac.update(batch, update_actor=True)
+    assert all(torch.equal(v, backbone_before[k]) for k, v in encoder.backbone.state_dict().items())
+    assert all(torch.equal(v, backbone.state_dict()[k]) for k, v in encoder.backbone.state_dict().items())
+    assert any(not torch.equal(v, projection_before[k]) for k, v in encoder.projection.state_dict().items())
