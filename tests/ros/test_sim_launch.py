@@ -15,8 +15,9 @@ from pathlib import Path
 import psutil
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
-from geometry_msgs.msg import PoseStamped
+from geometry_msgs.msg import PoseStamped, TwistStamped
 from sensor_msgs.msg import CameraInfo, Image, JointState
+from std_msgs.msg import Bool, Float32, String
 
 from robot_rl.bringup.launch_file import parse_launch_file
 from robot_rl.bringup.paths import package_share
@@ -28,10 +29,17 @@ SIM_LAUNCH = package_share() / "launch" / "sim_launch.xml"
 CAMERA_TOPICS = {"camera/{camera}/color/image_raw": Image, "camera/{camera}/color/camera_info": CameraInfo}
 # executable -> topics (relative to the graph namespace) that DESIGN.md's graph table assigns to it
 PUBLISHES: dict[str, dict[str, type]] = {
-    "sim_robot": {"robot/state": JointState, "robot/ee_pose": PoseStamped, **CAMERA_TOPICS},
+    "sim_robot": {"robot/state": JointState, "robot/ee_pose": PoseStamped, "robot/success": Bool, **CAMERA_TOPICS},
     "camera": dict(CAMERA_TOPICS),
+    "policy_server": {"policy/action": TwistStamped, "policy/weights_version": String},
+    "intervention": {"command/request": TwistStamped, "teleop/intervening": Bool},
+    "safety": {"robot/command": TwistStamped, "robot/gripper_command": Float32},
+    "episode": {"episode/status": String},
     "replay_writer": {},
+    "learner": {},
 }
+# Latched topics are received with the latched profile; the rest with the sensor-data one.
+LATCHED_TOPICS = {"policy/weights_version", "teleop/intervening", "episode/status"}
 
 pytestmark = pytest.mark.ros
 
@@ -69,7 +77,8 @@ def test_sim_launch_brings_up_every_node_and_topic_and_shuts_down_clean(
     ros_probe.wait_for_nodes({spec.fully_qualified_name for spec in specs}, timeout_s=60.0)
 
     diagnostics = ros_probe.subscribe(DiagnosticArray, "/diagnostics", qos.EVENTS)
-    inboxes = {topic: ros_probe.subscribe(msg_type, topic, qos.SENSOR)
+    inboxes = {topic: ros_probe.subscribe(msg_type, topic, qos.LATCHED if topic.split("/", 2)[2] in LATCHED_TOPICS
+                                          else qos.SENSOR)
                for topic, (_, msg_type) in expected_topics("/robot_rl").items()}
     for topic, (node, _) in expected_topics("/robot_rl").items():
         wait_until(lambda: len(inboxes[topic]) > 0, 30.0, f"a message on {topic}")
