@@ -16,6 +16,7 @@ NODES = {
     "intervention": "robot_rl.ros.intervention_node:main",
     "episode": "robot_rl.ros.episode_node:main",
     "learner": "robot_rl.ros.learner_node:main",
+    "reward": "robot_rl.ros.reward_node:main",
 }
 TOOLS = {
     "robot-rl": "robot_rl.cli:main",
@@ -34,7 +35,7 @@ setup(
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),
-        (f"share/{PACKAGE}/launch", share("launch/*_launch.xml")),
+        (f"share/{PACKAGE}/launch", share("launch/*_launch.xml", "launch/fastdds_profile.xml")),
         (f"share/{PACKAGE}/calibration", share("calibration/*.yaml")),
     ],
     python_requires=">=3.11",

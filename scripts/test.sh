@@ -6,4 +6,4 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$repo/scripts/install.sh"
 cd "$repo"
 "$repo/.venv/bin/python" -m pytest "$@"
-"$repo/.venv/bin/python" -m mypy robot_rl
+"$repo/.venv/bin/python" -m mypy robot_rl benchmarks
