@@ -17,6 +17,7 @@ NODES = {
     "episode": "robot_rl.ros.episode_node:main",
     "learner": "robot_rl.ros.learner_node:main",
     "reward": "robot_rl.ros.reward_node:main",
+    "monitor": "robot_rl.ros.monitor_node:main",
 }
 TOOLS = {
     "robot-rl": "robot_rl.cli:main",

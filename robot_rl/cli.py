@@ -6,6 +6,8 @@
     robot-rl config NAME [override ...]
     robot-rl replay inspect|verify|export|import ...
     robot-rl train ...
+    robot-rl reward train-classifier|train-progress|relabel|screen ...
+    robot-rl sim2real STORE [--checkpoint W] [--out DIR]
     robot-rl calibrate intrinsics|handeye|workspace|check ...
 """
 from __future__ import annotations
@@ -29,6 +31,8 @@ from robot_rl.bringup.supervisor import Supervisor
 from robot_rl.calibration.cli import register as register_calibrate
 from robot_rl.learn.cli import register as register_train
 from robot_rl.replay.cli import register as register_replay
+from robot_rl.reward.cli import register as register_reward
+from robot_rl.sim2real.cli import register as register_sim2real
 from robot_rl.config import ConfigError, load_config
 
 
@@ -72,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_replay(sub)
     register_train(sub)
+    register_reward(sub)
+    register_sim2real(sub)
     register_calibrate(sub)
 
     return parser

@@ -106,6 +106,8 @@ MODEL_ENCODERS = ("conv", "resnet10")
 class ModelConfig:
     """policy.model: the SAC actor over images and state (``robot_rl.models.actor.Actor``); the learner builds the same."""
 
+    # false: a state-only policy (the state MLP alone; no camera frames are encoded, waited for or sampled)
+    use_images: bool = True
     encoder: str = "conv"  # conv (small DrQ-style conv net, trained) | resnet10 (HIL-SERL's backbone)
     shared_encoder: bool = False  # one image encoder for every camera (true) or one per camera (false)
     conv_channels: list[int] = field(default_factory=lambda: [16, 32, 32, 32])  # encoder=conv: channels per layer
@@ -200,6 +202,10 @@ class LearnerConfig:
     target_entropy: Optional[float] = None  # automatic temperature target; null = -action_dim / 2
     tau: float = 0.005  # Polyak averaging rate of the target critics
     augmentation_pad: int = 4  # DrQ random shift: pad by this many pixels and crop back (0 = no augmentation)
+    # With a frozen pretrained encoder (policy.model.freeze_encoder): run the backbone once per stored frame
+    # and keep its feature maps in RAM (float16), so an update trains the heads only. No DrQ pixel shift
+    # then (the cached features are of the unshifted frame); see robot_rl/learn/features.py.
+    cache_image_features: bool = False
     n_step: int = 1  # n-step returns, computed by the replay sampler inside each episode
     # --- discrete gripper critic (robot_rl.learn.gripper) ---
     gripper_critic: bool = True  # train a close/stay/open double-Q critic and distil its choice into the actor
@@ -273,7 +279,7 @@ class RewardConfig:
     positive_tail: int = 0  # also label the last N steps of each successful episode positive (0 = marked steps only)
     min_precision: float = 0.95  # threshold calibration: highest recall with at least this held-out precision
     holdout_fraction: float = 0.25  # share of episodes held out for calibration and metrics
-    epochs: int = 30  # classifier: passes over a balanced epoch (2 x the positives)
+    epochs: int = 30  # classifier: epochs of balanced batches (an epoch draws as many frames as there are)
     progress_steps: int = 1500  # progress critic: gradient steps
     batch_size: int = 64
     lr: float = 3e-4  # Adam learning rate
@@ -331,7 +337,17 @@ class TeleopConfig:
     gamepad_backend: str = "sdl"  # sdl (pygame, any OS) | evdev (Linux /dev/input)
     gamepad_index: int = 0  # SDL joystick index
     gamepad_path: str = ""  # evdev device path ("" = the first gamepad found)
-    # scripted operator (device=scripted): takes over while policy_action[:3] . direction < threshold
+    # scripted operator (device=scripted). scripted_mode=correct: a HIL-SERL-style operator
+    # (robot_rl.teleop.scripted.CorrectingOperator) that demonstrates the first scripted_demo_episodes
+    # episodes whole (source=demo), then takes over when the policy makes no progress towards the next
+    # waypoint of a pick for scripted_patience_ticks ticks (or drifts scripted_drift_m from its best),
+    # drives a scripted pick from the simulator's cube pose (sim/cube_pose) and hands back.
+    scripted_mode: str = "guard"  # guard (the rule below) | correct (needs sim/cube_pose: simulation only)
+    scripted_demo_episodes: int = 2  # scripted_mode=correct: whole demonstrations before the policy acts
+    scripted_patience_ticks: int = 15  # ...control ticks without scripted_progress_m of progress = failing
+    scripted_progress_m: float = 0.01  # ...least progress (m towards the next waypoint) over the patience window
+    scripted_drift_m: float = 0.05  # ...falling this far behind the best progress of the episode = failing
+    # scripted_mode=guard: takes over while policy_action[:3] . direction < threshold
     scripted_twist: list[float] = field(default_factory=lambda: [0.5, 0.0, 0.0, 0.0, 0.0, 0.0])  # its command
     scripted_direction: list[float] = field(default_factory=lambda: [1.0, 0.0, 0.0])  # the good direction
     scripted_target: list[float] = field(default_factory=list)  # or a point to drive the end effector to
@@ -351,6 +367,12 @@ class TeleopConfig:
                  "teleop.key_repeat_hold_s must be > 0 and <= teleop.key_hold_s")
         _require(self.gamepad_backend in ("sdl", "evdev"),
                  f"teleop.gamepad_backend={self.gamepad_backend!r}: use sdl or evdev")
+        _require(self.scripted_mode in ("guard", "correct"),
+                 f"teleop.scripted_mode={self.scripted_mode!r}: use guard or correct")
+        _require(self.scripted_demo_episodes >= 0 and self.scripted_patience_ticks >= 1
+                 and self.scripted_progress_m >= 0 and self.scripted_drift_m > 0,
+                 "teleop.scripted_demo_episodes >= 0, scripted_patience_ticks >= 1, scripted_progress_m >= 0 "
+                 "and scripted_drift_m > 0 are required")
         _require(len(self.scripted_twist) == 6 and len(self.scripted_direction) == 3
                  and len(self.scripted_target) in (0, 3),
                  "teleop.scripted_twist needs 6 values, scripted_direction 3, scripted_target 3 or none")
@@ -361,6 +383,7 @@ class EpisodeConfig:
     time_limit_s: float = 20.0  # a running episode ends as timeout (truncated) after this long; 0 = none
     auto_reset: bool = False  # reset the robot as soon as an episode ends (unattended simulation)
     auto_start: bool = False  # start the next episode as soon as a reset succeeds
+    reset_on_start: bool = False  # reset once when the episode node starts (with auto_start: unattended from the first episode)
     reset_timeout_s: float = 30.0  # robot/reset must answer within this long, else the reset failed
     success_topics: list[str] = field(default_factory=lambda: ["success"])  # std_msgs/Bool; True ends as success
 

@@ -68,10 +68,14 @@ class Batch(NamedTuple):
     next_state: torch.Tensor
     done: torch.Tensor
     discount: torch.Tensor  # gamma^k per transition (k = steps the n-step return spans)
+    # cached backbone feature maps per camera (learner.cache_image_features); empty: encode ``images``
+    image_features: dict[str, torch.Tensor] = {}
+    next_image_features: dict[str, torch.Tensor] = {}
 
 
 def to_torch(batch: NumpyBatch, device: torch.device) -> Batch:
-    """Copy a sampled numpy batch to ``device`` (pinned, non-blocking on CUDA)."""
+    """Copy a sampled numpy batch to ``device`` (pinned, non-blocking on CUDA); a batch with
+    ``image_features`` (``robot_rl.learn.features``) carries them along, still float16."""
 
     def move(array: np.ndarray) -> torch.Tensor:
         tensor = torch.from_numpy(np.ascontiguousarray(array))
@@ -91,4 +95,6 @@ def to_torch(batch: NumpyBatch, device: torch.device) -> Batch:
         next_state=floats(batch.next_state),
         done=floats(batch.done).reshape(-1),
         discount=floats(batch.discount).reshape(-1),
+        image_features={k: move(v) for k, v in getattr(batch, "image_features", {}).items()},
+        next_image_features={k: move(v) for k, v in getattr(batch, "next_image_features", {}).items()},
     )

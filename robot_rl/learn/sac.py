@@ -16,7 +16,8 @@ One ``update`` = one critic (and gripper critic) gradient step on a batch; with 
 actor and temperature take a step too, on the same batch's features. Following DrQ-v2, the next
 observation is encoded once with the online encoder (no gradient) and fed to the target heads, so an
 update encodes each image twice (observation with gradient, next observation without) instead of the
-nine times a separate target encoder and per-loss encoding cost.
+nine times a separate target encoder and per-loss encoding cost; ``SAC.encode`` lists the cheaper
+paths a frozen backbone allows (one batched pass, or cached per-frame features: no pass at all).
 """
 from __future__ import annotations
 
@@ -38,23 +39,6 @@ from robot_rl.models.critics import CriticEnsemble, GripperCritic
 GradientHook = Callable[[Iterable[torch.Tensor]], None]  # e.g. all-reduce across data-parallel ranks
 
 
-def policy_from_features(actor: Actor, features: torch.Tensor, deterministic: bool = False) -> ActorOutput:
-    """``Actor.forward`` after its encoder: the squashed Gaussian on already-encoded observations.
-
-    Mirrors ``Actor.forward`` (tests/learn/test_sac.py checks they agree) so that the learner encodes
-    each batch once and shares the features between critic and actor losses.
-    """
-    hidden = actor.trunk(features)
-    mu = actor.mean(hidden)
-    lo, hi = actor.config.log_std_min, actor.config.log_std_max
-    log_std = lo + 0.5 * (hi - lo) * (torch.tanh(actor.log_std(hidden)) + 1.0)
-    std = log_std.exp()
-    u = mu if deterministic else mu + std * torch.randn_like(mu)
-    gaussian = -0.5 * ((u - mu) / std) ** 2 - log_std - 0.5 * math.log(2 * math.pi)
-    squash = 2.0 * (math.log(2.0) - u - F.softplus(-2.0 * u))  # log(1 - tanh(u)^2), stably
-    return ActorOutput(action=torch.tanh(u), log_prob=(gaussian - squash).sum(dim=-1), mean_action=torch.tanh(mu))
-
-
 def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
     """Polyak averaging: ``target <- tau * source + (1 - tau) * target``."""
     with torch.no_grad():
@@ -69,7 +53,7 @@ def critic_loss(qf: CriticEnsemble, qf_target: CriticEnsemble, actor: Actor, fea
                 subsample: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Soft TD error of every ensemble member against the REDQ target (min over ``subsample`` heads)."""
     with torch.no_grad():
-        next_pi = policy_from_features(actor, next_features)
+        next_pi = actor.head(next_features)
         qf_next_target = qf_target(next_features, next_pi.action[:, :TWIST_DIM])  # E x B
         heads = torch.randperm(qf_target.ensemble_size, device=features.device)[:subsample]
         min_qf_next_target = qf_next_target[heads].min(dim=0).values - alpha * next_pi.log_prob
@@ -98,7 +82,7 @@ def gripper_critic_loss(gripper_qf: GripperCritic, gripper_qf_target: GripperCri
 def actor_loss(actor: Actor, qf: CriticEnsemble, features: torch.Tensor, alpha: torch.Tensor
                ) -> tuple[torch.Tensor, ActorOutput, dict[str, torch.Tensor]]:
     """``E[alpha * log pi(a|s) - mean_i Q_i(s, a)]`` over the arm dimensions (features detached)."""
-    pi = policy_from_features(actor, features)
+    pi = actor.head(features)
     qf_pi = qf(features, pi.action[:, :TWIST_DIM]).mean(dim=0)
     loss = (alpha * pi.log_prob - qf_pi).mean()
     return loss, pi, {"losses/actor_loss": loss.detach(), "charts/entropy": -pi.log_prob.detach().mean()}
@@ -176,10 +160,7 @@ class SAC(nn.Module):
         reduce = reduce_gradients or (lambda params: None)
         actor, qf = self.actor, self.qf
 
-        # DrQ: every observation gets its own random shift; the encoder sees each image once per pass
-        features = actor.encoder(self.augment(batch.images), batch.state)
-        with torch.no_grad():
-            next_features = actor.encoder(self.augment(batch.next_images), batch.next_state)
+        features, next_features = self.encode(batch)
 
         # critics (and the shared encoder)
         qf_loss, info = critic_loss(qf, self.qf_target, actor, features, next_features, batch, self.alpha,
@@ -212,6 +193,33 @@ class SAC(nn.Module):
             self._step("temperature", alpha_loss, reduce)
         metrics["charts/alpha"] = self.alpha
         return metrics
+
+    def encode(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features of the observations (with gradient into the trained encoder parts) and of the next
+        observations (without). Each image passes through a backbone at most once per update:
+
+        - cached backbone features (``learner.cache_image_features``): no backbone pass at all;
+        - a frozen backbone: observations and next observations in one batched pass, no gradient;
+        - a trained backbone: observations with gradient, next observations without (DrQ-v2).
+
+        DrQ: every image gets its own random shift (not on cached features: they are of the stored frame).
+        """
+        encoder = self.actor.encoder
+        if batch.image_features:
+            with torch.no_grad():
+                next_features = encoder.project(batch.next_image_features, batch.next_state)
+            return encoder.project(batch.image_features, batch.state), next_features
+        if encoder.frozen_backbones:
+            both = {c: torch.cat([batch.images[c], batch.next_images[c]]) for c in encoder.cameras}
+            n = batch.state.shape[0]
+            with torch.no_grad():
+                maps = encoder.backbone_features(self.augment(both))
+                next_features = encoder.project({c: m[n:] for c, m in maps.items()}, batch.next_state)
+            return encoder.project({c: m[:n] for c, m in maps.items()}, batch.state), next_features
+        features = encoder(self.augment(batch.images), batch.state)
+        with torch.no_grad():
+            next_features = encoder(self.augment(batch.next_images), batch.next_state)
+        return features, next_features
 
     def _step(self, name: str, loss: torch.Tensor, reduce: GradientHook) -> None:
         optimizer = self.optimizers[name]

@@ -35,7 +35,8 @@ class SyntheticSampler:
                  committed: Mapping[str, int] | Callable[[], Mapping[str, int]], *,
                  target: Sequence[float] | None = None, discount: float = 0.97, pool: int = 512, seed: int = 0) -> None:
         self.rng = np.random.default_rng(seed)
-        self.cameras = list(cameras)
+        self.cameras = list(cameras)  # may be empty: a state-only source
+        self.pool = pool
         self.frames = {c: self.rng.integers(0, 256, (pool, image_size, image_size, 3), dtype=np.uint8)
                        for c in self.cameras}
         self.state_dim = state_dim
@@ -55,8 +56,7 @@ class SyntheticSampler:
     def sample(self, batch_size: int) -> SyntheticBatch:
         if sum(self._committed.values()) == 0:
             raise RuntimeError("no committed steps to sample from")
-        pool = len(next(iter(self.frames.values())))
-        index, next_index = self.rng.integers(0, pool, batch_size), self.rng.integers(0, pool, batch_size)
+        index, next_index = self.rng.integers(0, self.pool, batch_size), self.rng.integers(0, self.pool, batch_size)
         state = self.rng.uniform(-1, 1, (batch_size, self.state_dim)).astype(np.float32)
         action = self.rng.uniform(-1, 1, (batch_size, ACTION_DIM)).astype(np.float32)
         if self.target is not None:

@@ -32,6 +32,7 @@ from robot_rl.learn import distributed
 from robot_rl.learn.batch import ReplaySampler, to_torch
 from robot_rl.learn.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from robot_rl.learn.distributed import DistInfo
+from robot_rl.learn.features import FeatureCacheSampler
 from robot_rl.learn.metrics import MetricsLogger
 from robot_rl.learn.sac import SAC
 from robot_rl.models.weights import WeightsInfo, latest_weights, save_weights
@@ -56,6 +57,8 @@ class Trainer:
         torch.manual_seed(self.cfg.seed)  # the same initial networks on every rank (rank 0's are broadcast anyway)
         self.sac = SAC(self.cfg, config.policy.model, config.cameras.names, config.cameras.policy_image_size,
                        config.robot.gripper_open_position, config.robot.gripper_closed_position).to(self.device)
+        if self.cfg.cache_image_features:  # frozen backbone: features once per stored frame (learn/features.py)
+            self.sampler = FeatureCacheSampler(sampler, self.sac.actor.encoder, self.device)
         # counters: everything a resume needs besides the tensors
         self.updates = 0  # critic updates done
         self.actor_updates = 0

@@ -8,6 +8,10 @@ critic, temperature or optimizer (those belong to the learner).
 The squashing follows SAC (Haarnoja et al. 2018, appendix C): ``a = tanh(u)``, ``u ~ N(mu, sigma)``,
 ``log pi(a) = log N(u) - sum log(1 - tanh(u)^2)``; the log-std is bounded with a scaled tanh as in
 CleanRL's ``sac_continuous_action.py``.
+
+With ``policy.model.use_images=false`` (or no camera names) the actor is state-only: the encoder is
+the state MLP alone and ``images`` may be empty. ``head`` is the squashed Gaussian on already-encoded
+features, so the learner can encode a batch once and share the features between its losses.
 """
 from __future__ import annotations
 
@@ -41,12 +45,10 @@ def mlp(sizes: Sequence[int]) -> nn.Sequential:
 
 
 class ObservationEncoder(nn.Module):
-    """Images (one per camera) and state -> one feature vector; the learner may share it with critics."""
+    """Images (one per camera, possibly none) and state -> one feature vector; shared with the critics."""
 
     def __init__(self, config: ModelConfig, cameras: Sequence[str], image_size: int) -> None:
         super().__init__()
-        if not cameras:
-            raise ValueError("the observation encoder needs at least one camera name")
         self.cameras = list(cameras)
         if config.shared_encoder:
             self.shared: ImageEncoder | None = ImageEncoder(config, image_size)
@@ -59,39 +61,69 @@ class ObservationEncoder(nn.Module):
         self.state_dim = config.state_dim
         self.output_dim = config.image_features * len(self.cameras) + config.state_features
 
-    def forward(self, images: Mapping[str, torch.Tensor], state: torch.Tensor) -> torch.Tensor:
+    def image_encoder(self, camera: str) -> ImageEncoder:
+        return self.shared if self.shared is not None else self.per_camera[camera]  # type: ignore[return-value]
+
+    @property
+    def frozen_backbones(self) -> bool:
+        """Every camera's backbone is frozen: its features depend on the pixels only, never on training."""
+        return bool(self.cameras) and all(self.image_encoder(c).frozen for c in self.cameras)
+
+    def backbone_features(self, images: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Each camera's backbone feature map (one batched pass over every camera with a shared encoder)."""
         missing = [c for c in self.cameras if c not in images]
         if missing:
             raise KeyError(f"observation lacks cameras {missing}; the model expects {self.cameras}")
+        if self.shared is not None and self.cameras:
+            stacked = torch.cat([images[c] for c in self.cameras], dim=0)
+            return dict(zip(self.cameras, self.shared.backbone_features(stacked).chunk(len(self.cameras), dim=0)))
+        return {c: self.per_camera[c].backbone_features(images[c]) for c in self.cameras}  # type: ignore[operator]
+
+    def project(self, backbone_features: Mapping[str, torch.Tensor], state: torch.Tensor) -> torch.Tensor:
+        """Backbone feature maps and state -> the feature vector (the trained heads only)."""
         if state.dim() != 2 or state.shape[1] != self.state_dim:
             raise ValueError(f"state must be B x {self.state_dim}, got {tuple(state.shape)}")
-        if self.shared is not None:  # one batched pass over every camera
-            stacked = torch.cat([images[c] for c in self.cameras], dim=0)
-            per_camera = self.shared(stacked).chunk(len(self.cameras), dim=0)
-            features = list(per_camera)
-        else:
-            features = [self.per_camera[c](images[c]) for c in self.cameras]
+        features = [self.image_encoder(c).project(backbone_features[c]) for c in self.cameras]
         return torch.cat([*features, self.state_mlp(state.float())], dim=-1)
+
+    def forward(self, images: Mapping[str, torch.Tensor], state: torch.Tensor) -> torch.Tensor:
+        return self.project(self.backbone_features(images), state)
 
 
 class Actor(nn.Module):
-    """pi(a | images, state): ``forward`` samples (or takes the mean); ``act`` is the no-grad robot call."""
+    """pi(a | images, state): ``forward`` samples (or takes the mean); ``act`` is the no-grad robot call.
+
+    ``cameras`` are the camera names the policy sees; with ``config.use_images`` false they are
+    ignored and the actor is state-only (``self.cameras == []``).
+    """
 
     def __init__(self, config: ModelConfig, cameras: Sequence[str], image_size: int) -> None:
         super().__init__()
         self.config = config
-        self.cameras = list(cameras)
+        self.cameras = list(cameras) if config.use_images else []
+        if config.use_images and not self.cameras:
+            raise ValueError("policy.model.use_images=true but no camera names were given: list cameras.names, "
+                             "or set policy.model.use_images=false for a state-only policy")
         self.image_size = image_size
-        self.encoder = ObservationEncoder(config, cameras, image_size)
+        self.encoder = ObservationEncoder(config, self.cameras, image_size)
         self.trunk = mlp([self.encoder.output_dim, *config.hidden_dims])
         self.mean = nn.Linear(config.hidden_dims[-1], ACTION_DIM)
         self.log_std = nn.Linear(config.hidden_dims[-1], ACTION_DIM)
+
+    @property
+    def uses_images(self) -> bool:
+        return bool(self.cameras)
 
     def forward(self, images: Mapping[str, torch.Tensor], state: torch.Tensor, deterministic: bool = False,
                 detach_encoder: bool = False, generator: torch.Generator | None = None) -> ActorOutput:
         features = self.encoder(images, state)
         if detach_encoder:  # the learner trains the encoder through the critic only (DrQ, SERL)
             features = features.detach()
+        return self.head(features, deterministic, generator)
+
+    def head(self, features: torch.Tensor, deterministic: bool = False,
+             generator: torch.Generator | None = None) -> ActorOutput:
+        """The squashed Gaussian on encoded observations (``self.encoder``'s output, ``B x output_dim``)."""
         hidden = self.trunk(features)
         mu = self.mean(hidden)
         lo, hi = self.config.log_std_min, self.config.log_std_max

@@ -114,6 +114,9 @@ class ImageEncoder(nn.Module):
         if self.frozen:
             self.backbone.requires_grad_(False)
             self.backbone.eval()
+        # channels-last convolutions (NHWC, the layout frames arrive in): measured on a 2-core CPU, the default
+        # conv encoder's forward + backward at batch 256, 128x128 takes ~2/3 of the time it takes in NCHW
+        self.backbone.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # documented, not in the stubs
         self.register_buffer("mean", torch.tensor(config.image_mean).view(1, 3, 1, 1) * 255.0, persistent=False)
         self.register_buffer("inv_std", 1.0 / (torch.tensor(config.image_std).view(1, 3, 1, 1) * 255.0),
                              persistent=False)
@@ -129,12 +132,21 @@ class ImageEncoder(nn.Module):
         return self
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
-        """uint8 ``B x H x W x 3`` -> normalised float ``B x 3 x H x W`` on the images' device."""
+        """uint8 ``B x H x W x 3`` -> normalised float ``B x 3 x H x W`` (channels-last memory) on the images' device."""
         if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[-1] != 3:
             raise ValueError(f"images must be uint8 B x H x W x 3, got {images.dtype} {tuple(images.shape)}")
-        # contiguous NCHW: a channels-last view sends the first convolution down a slow path on the CPU
-        x = images.permute(0, 3, 1, 2).contiguous().float()
+        # one copy (uint8 -> float); the permuted view is NCHW in channels-last memory, as the backbone's weights
+        x = images.float().permute(0, 3, 1, 2)
         return x.sub_(self.mean).mul_(self.inv_std)  # type: ignore[arg-type]
 
+    def backbone_features(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 images -> the backbone's feature map ``B x C x h x w`` (what a frozen encoder lets the
+        learner compute once per frame and cache)."""
+        return self.backbone(self.normalize(images))  # type: ignore[no-any-return]
+
+    def project(self, backbone_features: torch.Tensor) -> torch.Tensor:
+        """Backbone feature map -> ``B x image_features`` (the trained head)."""
+        return self.projection(backbone_features.float())  # type: ignore[no-any-return]
+
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.projection(self.backbone(self.normalize(images)))  # type: ignore[no-any-return]
+        return self.project(self.backbone_features(images))

@@ -77,11 +77,11 @@ class PolicyRunner:
         self.device = resolve_device(device)
         if self.device.type == "cpu":
             torch.set_num_threads(cpu_threads)  # process-wide; the policy server is its own process
-        self.cameras = list(cameras)
         self.image_size = image_size
         self.deterministic = deterministic
         torch.manual_seed(seed)
         self._active = Actor(config, cameras, image_size).to(self.device).eval()
+        self.cameras = list(self._active.cameras)  # [] for a state-only policy (policy.model.use_images=false)
         self._standby = Actor(config, cameras, image_size).to(self.device).eval()
         self._standby.load_state_dict(self._active.state_dict())
         self._active_info = WeightsInfo(version=RANDOM_INIT_VERSION, path="", sha256="")
@@ -199,7 +199,9 @@ class PolicyRunner:
 
     def preprocess(self, images: Mapping[str, npt.NDArray[np.uint8]],
                    state: npt.NDArray[np.float32]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        """uint8 HxWx3 images and the state -> batched tensors on the device (normalisation runs in the model)."""
+        """uint8 HxWx3 images and the state -> batched tensors on the device (normalisation runs in the model).
+
+        Only ``self.cameras`` are read: a state-only policy takes ``images={}``."""
         pin = self.device.type == "cuda"
         tensors: dict[str, torch.Tensor] = {}
         for camera in self.cameras:

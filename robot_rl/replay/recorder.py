@@ -8,6 +8,11 @@ store holds what the policy saw.
 
 Episode statuses: ``running`` opens an episode; ``success``/``failure`` commit it as terminated,
 ``timeout`` as truncated; ``resetting`` or ``idle`` without an end aborts it (nothing is stored).
+
+Per-episode metadata: ``set_context`` keeps the newest value of facts no step holds (the simulator's
+cube position); the values current at an episode's first step are committed with the episode
+(``EpisodeWriter.end_episode(metadata=...)``), e.g. ``initial_cube_position`` for ``robot-rl sim2real``.
+Demonstrations: ``set_demo(True)`` (teleop/demo) before or during an episode marks all of it source=demo.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -51,6 +57,10 @@ class StepRecorder:
         self._gripper = {"command": 0.0, "policy": 0.0, "human": 0.0}
         self._intervening = False
         self._reward = 0.0
+        self._context: dict[str, Any] = {}
+        self._episode_meta: dict[str, Any] = {}
+        self._demo_signal = False  # newest teleop/demo value
+        self._demo_episode = False  # the open episode is a whole demonstration
 
     # -- inputs ------------------------------------------------------------------------------------
 
@@ -64,6 +74,16 @@ class StepRecorder:
 
     def set_intervening(self, value: bool) -> None:
         self._intervening = bool(value)
+
+    def set_context(self, key: str, value: Any) -> None:
+        """The newest value of an episode fact (JSON-able); recorded as ``initial_<key>`` at the first step."""
+        self._context[key] = value
+
+    def set_demo(self, value: bool) -> None:
+        """teleop/demo: True before or during an episode makes the whole episode a demonstration."""
+        self._demo_signal = bool(value)
+        if self._demo_signal and self.writer.in_episode:
+            self._demo_episode = True
 
     def set_reward(self, value: float) -> None:
         """The reward of the current step (the newest value before the tick wins)."""
@@ -84,11 +104,20 @@ class StepRecorder:
                 self.counts["aborted"] += 1
             self.writer.begin_episode()
             self._reward = 0.0
+            self._episode_meta, self._demo_episode = {}, self._demo_signal
             return "begin"
         if not self.writer.in_episode:
             return None
         if status in ("success", "failure", "timeout"):
-            index = self.writer.end_episode(terminated=status != "timeout", truncated=status == "timeout")
+            if self._demo_episode:
+                self.writer.set_episode_source(Source.DEMO)
+            if self._reward != 0.0 and self.writer.episode_length > 0:
+                # the reward that followed the last step arrived after it was recorded (the end raced it)
+                self.writer.amend_last_reward(self._reward)
+                self._reward = 0.0
+            meta = dict(self._episode_meta, outcome=status, demo=self._demo_episode or self.demo)
+            index = self.writer.end_episode(terminated=status != "timeout", truncated=status == "timeout",
+                                            metadata=meta)
             if index >= 0:
                 self.counts["episodes"] += 1
             return "truncated" if status == "timeout" else "terminated"
@@ -111,7 +140,8 @@ class StepRecorder:
             return "late_action"
         human = self._intervening and self._human is not None and now - self._human.time_s <= self.max_action_age_s
         policy_fresh = self._policy is not None and now - self._policy.time_s <= self.max_action_age_s
-        source = Source.DEMO if self.demo else (Source.HUMAN if self._intervening else Source.POLICY)
+        source = (Source.DEMO if self.demo or self._demo_episode
+                  else Source.HUMAN if self._intervening else Source.POLICY)
         frames = observation.frames.values()  # type: ignore[union-attr]
         step = Step(
             images=observation.images,  # type: ignore[union-attr]
@@ -128,6 +158,8 @@ class StepRecorder:
         self._reward = 0.0
         try:
             self.writer.append(step)
+            if self.writer.episode_length == 1:
+                self._episode_meta = {f"initial_{k}": v for k, v in self._context.items()}
         except StepError:
             self.counts["bad_steps"] += 1
             raise

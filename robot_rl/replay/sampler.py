@@ -47,6 +47,7 @@ class Batch(NamedTuple):
     source: np.ndarray  # (B,) uint8 Source of the first step
     intervention: np.ndarray  # (B,) float32 1.0 where the human acted
     indices: np.ndarray  # (B,) int64 position in the cache, for debugging and priorities
+    next_indices: np.ndarray  # (B,) int64 cache position of the next observation (per-step feature caches)
 
 
 class _Growable:
@@ -182,8 +183,9 @@ class ReplaySampler:
         """A batch of n-step transitions, drawn with replacement according to the mixing weights."""
         return self.batch_at(self.sample_indices(batch_size))
 
-    def batch_at(self, idx: np.ndarray) -> Batch:
-        """The transitions starting at cache positions ``idx`` (each must be sampleable)."""
+    def batch_at(self, idx: np.ndarray, images: bool = True) -> Batch:
+        """The transitions starting at cache positions ``idx`` (each must be sampleable); ``images=False``
+        leaves the image dicts empty (a learner that reads per-step image features by ``indices``)."""
         assert self.info is not None
         idx = np.asarray(idx, dtype=np.int64)
         cols = {k: c.view for k, c in self._cols.items()}
@@ -197,7 +199,7 @@ class ReplaySampler:
         nxt = idx + steps
         done = terminal & (nxt == last + 1)
         nxt = np.minimum(nxt, last)
-        cams = self.info.camera_names
+        cams = self.info.camera_names if images else []
         return Batch(
             images={c: cols[f"data/images/{c}"][idx] for c in cams},
             state=cols["data/state"][idx],
@@ -210,4 +212,5 @@ class ReplaySampler:
             source=cols["data/source"][idx],
             intervention=cols["data/intervention"][idx],
             indices=idx,
+            next_indices=nxt,
         )

@@ -119,7 +119,7 @@ class ArraySpec:
 class GroupInfo:
     """What a group records about the data in it: read by the sampler, the CLI and exports."""
 
-    camera_names: list[str]
+    camera_names: list[str]  # [] for a state-only group (no image arrays)
     image_size: tuple[int, int]  # (height, width) of every stored image
     state_dim: int
     action_dim: int
@@ -136,8 +136,6 @@ class GroupInfo:
 
     def __post_init__(self) -> None:
         self.image_size = (int(self.image_size[0]), int(self.image_size[1]))
-        if not self.camera_names:
-            raise ValueError("GroupInfo.camera_names is empty: a replay group needs at least one camera")
         if len(set(self.camera_names)) != len(self.camera_names):
             raise ValueError(f"GroupInfo.camera_names={self.camera_names}: names must be unique")
         if min(self.image_size) <= 0 or self.state_dim < 0 or self.action_dim <= 0:

@@ -60,6 +60,18 @@ def open_root(location: str | os.PathLike[str], mode: Literal["r", "a"] = "r",
     return root
 
 
+EPISODE_META = "meta/episodes"  # one child group per episode index whose attributes are its metadata
+
+
+def episode_metadata(group: zarr.Group, index: int) -> dict[str, Any]:
+    """The metadata an episode was committed with ({} when none was given, or for stores without it)."""
+    try:
+        child = group[f"{EPISODE_META}/{int(index)}"]
+    except KeyError:
+        return {}
+    return dict(child.attrs) if isinstance(child, zarr.Group) else {}
+
+
 def group_names(root: zarr.Group) -> list[str]:
     """The replay groups of a store, sorted; children without the replay marker are ignored."""
     names = []

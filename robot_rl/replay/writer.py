@@ -26,7 +26,7 @@ from zarr.core.sync import sync
 
 from robot_rl.replay.errors import EpisodeStateError, IncompatibleStoreError, StepError
 from robot_rl.replay.schema import ATTR_KEY, EPISODE_ENDS, EPISODE_ENDS_CHUNK, GroupInfo, Source, writer_identity
-from robot_rl.replay.store import WriterLock, array, is_url, open_group, open_root, read_episode_ends
+from robot_rl.replay.store import EPISODE_META, WriterLock, array, is_url, open_group, open_root, read_episode_ends
 
 _SOURCES = {int(s) for s in Source}
 
@@ -130,11 +130,31 @@ class EpisodeWriter:
         """Drop the current episode; nothing of it was written."""
         self._buffer = None
 
-    def end_episode(self, terminated: bool = False, truncated: bool = False) -> int:
+    def set_episode_source(self, source: int) -> None:
+        """Relabel every buffered step of the current episode but reset steps (e.g. a whole demonstration)."""
+        if self._buffer is None:
+            raise EpisodeStateError("set_episode_source() outside an episode: call begin_episode() first")
+        if int(source) not in _SOURCES:
+            raise StepError(f"source {source} unknown: use robot_rl.replay.Source")
+        column = self._buffer.columns["data/source"]
+        self._buffer.columns["data/source"] = [v if v == Source.RESET else np.uint8(source) for v in column]
+
+    def amend_last_reward(self, reward: float) -> None:
+        """Set the reward of the last buffered step (a reward that arrived after that step was recorded)."""
+        if self._buffer is None or self._buffer.length == 0:
+            raise EpisodeStateError("amend_last_reward() needs an open episode with at least one step")
+        if not math.isfinite(float(reward)):
+            raise StepError(f"reward {reward} is not finite")
+        self._buffer.columns["data/reward"][-1] = np.float32(reward)
+
+    def end_episode(self, terminated: bool = False, truncated: bool = False,
+                    metadata: Mapping[str, Any] | None = None) -> int:
         """Commit the current episode and return its index; an empty episode is dropped (returns -1).
 
         ``terminated``: the task ended (success or failure), no bootstrapping past the last step.
         ``truncated``: a time limit cut it; the last step has no successor to learn from.
+        ``metadata``: JSON-able facts about the episode that no step holds (e.g. the simulator's initial
+        cube position, for ``robot-rl sim2real``); read back with ``robot_rl.replay.store.episode_metadata``.
         """
         if self._buffer is None:
             raise EpisodeStateError("end_episode() outside an episode: call begin_episode() first")
@@ -145,21 +165,27 @@ class EpisodeWriter:
         data["data/terminated"][-1] = bool(terminated)
         data["data/truncated"][-1] = bool(truncated) and not terminated
         index = self._num_episodes + (0 if self._pending is None or self._pending.done() else 1)
+        meta = dict(metadata) if metadata else None
         if self._pool is None:
-            self.commit(data)
+            self.commit(data, meta)
         else:
             self.flush()
-            self._pending = self._pool.submit(self.commit, data)
+            self._pending = self._pool.submit(self.commit, data, meta)
         return index
 
-    def commit(self, data: Mapping[str, np.ndarray]) -> None:
+    def commit(self, data: Mapping[str, np.ndarray], metadata: Mapping[str, Any] | None = None) -> None:
         """Write one whole episode (arrays keyed by schema path), data first, then its end in the index.
 
         Each chunk write replaces a file atomically, so a crash leaves every committed episode intact.
+        Episode metadata goes into its own group (``meta/episodes/<index>``, written once) before the
+        index entry, so a committed episode always has the metadata it was committed with.
         """
         length = len(data["data/action"])
         start, stop = self._num_steps, self._num_steps + length
         sync(self._write_all(start, stop, data))
+        if metadata:
+            self._group.create_group(f"{EPISODE_META}/{self._num_episodes}", overwrite=True,
+                                     attributes=dict(metadata))
         if self._ends.shape[0] <= self._num_episodes:
             self._ends.resize((self._ends.shape[0] + EPISODE_ENDS_CHUNK,))
         self._ends[self._num_episodes] = stop  # the commit point: one atomic chunk write

@@ -34,6 +34,7 @@ from robot_rl.perception.realsense import RealSenseError
 from robot_rl.perception.sources import CameraSource, open_camera_source
 from robot_rl.ros import qos
 from robot_rl.ros.diagnostics import ERROR, OK
+from robot_rl.ros.messages import image_msg, to_stamp
 from robot_rl.ros.node_base import RobotRLLifecycleNode, run_node
 
 WATCHDOG_PERIOD_S = 0.05  # with timeout_s <= 0.45 a stopped camera is reported within 0.5 s
@@ -139,11 +140,7 @@ class CameraNode(RobotRLLifecycleNode):
         publishers = self._camera_pubs.get(name)
         if publishers is None:
             return
-        stamp_ns = round(frame.capture_time_s * 1e9)
-        image = Image(height=frame.image.shape[0], width=frame.image.shape[1], encoding="rgb8",
-                      step=frame.image.shape[1] * 3, data=frame.image.tobytes())
-        image.header.stamp.sec, image.header.stamp.nanosec = divmod(stamp_ns, 1_000_000_000)
-        image.header.frame_id = self._frame_ids[name]
+        image = image_msg(frame.image, to_stamp(frame.capture_time_s), self._frame_ids[name])
         info = self._infos[name]
         info.header = image.header
         publishers["color"].publish(image)

@@ -4,8 +4,11 @@
 |---|---|---|---|
 | episode/status (pub) | String | LATCHED | exactly one of idle, running, success, failure, timeout, resetting |
 | episode/start, reset, mark_success, mark_failure (srv) | Trigger | | refused with a reason when invalid |
-| episode.success_topics (sub): success, robot/success | Bool | SENSOR | True ends a running episode: success |
+| episode.success_topics (sub): success, robot/success | Bool | SENSOR | True ends a running episode: success (once the topic said False in it) |
 | robot/reset (client) | Trigger | | called on reset, retried while refused, until episode.reset_timeout_s |
+
+With ``episode.reset_on_start`` (and ``auto_start``: unattended simulation) the node resets once at
+start-up, so the first episode starts on its own from a reset scene, like every later one.
 
 Consecutive statuses are published at least STATUS_GAP_S apart, so a subscriber never sees an end
 overwritten by the next status before it was delivered (the topic keeps only the newest sample).
@@ -45,12 +48,14 @@ class EpisodeNode(RobotRLNode):
         self.reset_future: Future[Any] | None = None
         self.next_reset_try = 0.0
         self.reset_message = ""
+        self.success_armed: set[str] = set()  # success topics that said False since the episode started
+        self.started_up = False  # the first reset (auto_reset and auto_start) was requested
         self.reset_client: Any = self.create_client(Trigger, "robot/reset")
         for name, handler in (("start", self.on_start), ("reset", self.on_reset),
                               ("mark_success", self.on_mark_success), ("mark_failure", self.on_mark_failure)):
             self.create_service(Trigger, f"episode/{name}", handler)
         for topic in self.episode_cfg.success_topics:
-            self.create_subscription(Bool, topic, self.on_success_signal, qos.SENSOR)
+            self.create_subscription(Bool, topic, lambda m, t=topic: self.on_success_signal(t, m), qos.SENSOR)
         self.create_timer(1.0 / self.settings.robot.control_hz, self.tick)
         self.announce(self.machine.state)
 
@@ -83,8 +88,12 @@ class EpisodeNode(RobotRLNode):
         response.success, response.message = True, f"episode {self.machine.episode}: {state.value}"
         return response
 
-    def on_success_signal(self, msg: Bool) -> None:
-        if msg.data and self.machine.state is EpisodeState.RUNNING:
+    def on_success_signal(self, topic: str, msg: Bool) -> None:
+        # A topic counts only after it said False in this episode: a True sent just before the reset
+        # (the last episode's success, still in flight) must not end the new episode at its first step.
+        if not msg.data:
+            self.success_armed.add(topic)
+        elif topic in self.success_armed and self.machine.state is EpisodeState.RUNNING:
             self.announce(self.machine.mark_success())
 
     def begin_reset(self) -> EpisodeState:
@@ -102,6 +111,10 @@ class EpisodeNode(RobotRLNode):
             self.drive_reset(now)
         elif (self.machine.state in ENDED and self.episode_cfg.auto_reset and self.ended_at is not None
               and now > self.ended_at):  # one tick after the end, so the end is announced first
+            self.announce(self.begin_reset())
+        elif (self.machine.state is EpisodeState.IDLE and self.machine.episode == 0 and not self.started_up
+              and self.episode_cfg.reset_on_start):
+            self.started_up = True  # unattended: the first episode starts from a reset scene, like every other
             self.announce(self.begin_reset())
         self.flush()
 
@@ -128,6 +141,8 @@ class EpisodeNode(RobotRLNode):
         self.announce(state)
 
     def announce(self, state: EpisodeState) -> None:
+        if state is EpisodeState.RUNNING:
+            self.success_armed.clear()
         self.ended_at = self.now() if state in ENDED else None
         self.pending.append(state.value)
         self.get_logger().info(f"episode {self.machine.episode}: {state.value}")

@@ -4,9 +4,11 @@
 |---|---|---|---|
 | policy/action, policy/gripper (sub) | TwistStamped, Float32 | COMMAND | the policy's proposal |
 | robot/ee_pose (sub) | PoseStamped | SENSOR | for scripted operators |
+| sim/cube_pose (sub) | PoseStamped | SENSOR | simulator ground truth, for the scripted correcting operator |
 | episode/status (sub) | String | LATCHED | the policy acts only while `running` |
 | teleop/action, teleop/gripper (pub) | TwistStamped, Float32 | COMMAND | the human's command, while intervening |
 | teleop/intervening (pub) | Bool | LATCHED | |
+| teleop/demo (pub) | Bool | LATCHED | the operator demonstrates this whole episode (replay source=demo) |
 | command/request, command/request_gripper (pub) | TwistStamped, Float32 | COMMAND | executed command, to safety |
 | estop (pub) | Bool | LATCHED | operator e-stop / clear |
 | episode/start, mark_success, mark_failure, reset (client) | Trigger | | operator buttons |
@@ -60,13 +62,14 @@ class InterventionNode(RobotRLLifecycleNode):
         self.timer: Any = None
         self.entities: list[Any] = []  # publishers, subscriptions, clients made in on_configure
         self.intervening: bool | None = None
+        self.demonstrating: bool | None = None  # last value published on teleop/demo
         self.status_key: tuple[bool, str] | None = None
         self.pending_calls: list[tuple[Action, float]] = []  # operator requests waiting for their service
 
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         teleop, frame = self.settings.teleop, self.settings.robot.base_frame
         self.frame_id = frame
-        device = make_device(teleop)
+        device = make_device(teleop, self.settings.robot.control_hz, self.settings.policy.max_linear_speed)
         try:
             device.open()
         except (DeviceError, ValueError) as err:
@@ -82,19 +85,23 @@ class InterventionNode(RobotRLLifecycleNode):
         self.human_pub = pub(TwistStamped, "teleop/action", qos.COMMAND)
         self.human_gripper_pub = pub(Float32, "teleop/gripper", qos.COMMAND)
         self.intervening_pub = pub(Bool, "teleop/intervening", qos.LATCHED)
+        self.demo_pub = pub(Bool, "teleop/demo", qos.LATCHED)
         self.command_pub = pub(TwistStamped, "command/request", qos.COMMAND)
         self.command_gripper_pub = pub(Float32, "command/request_gripper", qos.COMMAND)
         self.estop_pub = pub(Bool, "estop", qos.LATCHED)
         self.episode_clients: dict[Action, Any] = {
             action: self.create_client(Trigger, name) for action, name in EPISODE_SERVICES.items()}
         sub = self.create_subscription
-        self.entities = [self.human_pub, self.human_gripper_pub, self.intervening_pub, self.command_pub,
+        self.entities = [self.human_pub, self.human_gripper_pub, self.intervening_pub, self.demo_pub, self.command_pub,
                          self.command_gripper_pub, self.estop_pub, *self.episode_clients.values(),
                          sub(TwistStamped, "policy/action", self.on_policy_action, qos.COMMAND),
                          sub(Float32, "policy/gripper", self.on_policy_gripper, qos.COMMAND),
                          sub(PoseStamped, "robot/ee_pose", self.on_ee_pose, qos.SENSOR),
+                         sub(PoseStamped, "sim/cube_pose", self.on_cube_pose, qos.SENSOR),
                          sub(String, "episode/status", self.on_episode_status, qos.LATCHED)]
         self.publish_intervening(False)
+        self.demonstrating = None
+        self.publish_demo(bool(getattr(device, "demonstrating", False)))
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
@@ -137,6 +144,7 @@ class InterventionNode(RobotRLLifecycleNode):
         result = self.arbiter.tick(now, self.processor.process(self.device.read(now)))
         stamp = self.get_clock().now().to_msg()
         self.publish_intervening(result.intervening)
+        self.publish_demo(bool(getattr(self.device, "demonstrating", False)))
         if result.human_twist is not None:
             self.human_pub.publish(twist_message(result.human_twist, stamp, self.frame_id))
             self.human_gripper_pub.publish(Float32(data=float(result.human_gripper or 0.0)))
@@ -170,6 +178,11 @@ class InterventionNode(RobotRLLifecycleNode):
         if self.device is not None:
             p = msg.pose.position
             self.device.observe(ee_position=np.array([p.x, p.y, p.z]))
+
+    def on_cube_pose(self, msg: PoseStamped) -> None:
+        if self.device is not None:
+            p = msg.pose.position
+            self.device.observe(cube_position=np.array([p.x, p.y, p.z]))
 
     def on_episode_status(self, msg: String) -> None:
         if self.arbiter is not None:
@@ -207,6 +220,11 @@ class InterventionNode(RobotRLLifecycleNode):
         if self.device is not None and intervening != self.intervening:
             self.intervening = intervening
             self.intervening_pub.publish(Bool(data=intervening))
+
+    def publish_demo(self, demonstrating: bool) -> None:
+        if self.device is not None and demonstrating != self.demonstrating:
+            self.demonstrating = demonstrating
+            self.demo_pub.publish(Bool(data=demonstrating))
 
     def report(self, result: TickResult) -> None:
         assert self.arbiter is not None

@@ -29,7 +29,7 @@ TICK_S = 0.005  # timer period while there is work; rounds themselves take longe
 
 class LearnerNode(RobotRLNode):
     def __init__(self) -> None:
-        super().__init__("learner")
+        super().__init__("learner", sim_time=False)  # trains on wall time, whatever the sim does
         self.trainer: Trainer | None = None
         descriptor = ParameterDescriptor(dynamic_typing=True)  # "synthetic:=60" arrives as an integer
         synthetic = str(self.declare_parameter("synthetic", "", descriptor).value or "")
@@ -58,8 +58,10 @@ class LearnerNode(RobotRLNode):
                                     weights_version=counters["weights_version"])
 
     def announce(self, info: WeightsInfo) -> None:
-        self.weights_pub.publish(String(data=info.to_json()))
         self.get_logger().info(f"weights v{info.version} -> {info.path}")
+        if not self.context.ok():  # the final weights at shutdown come after Ctrl-C invalidated the context:
+            return  # on disk (the policy server loads the newest at start), not announced
+        self.weights_pub.publish(String(data=info.to_json()))
         self.diagnostics.report(OK, f"training; weights v{info.version}")
 
     def destroy_node(self) -> None:

@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 from rclpy.executors import Executor, ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.node import Node
+from rclpy.parameter import Parameter
 
 from robot_rl.config import ConfigError, RobotRLConfig, load_config, to_object
 from robot_rl.ros.diagnostics import ERROR, Diagnostics
@@ -30,22 +31,38 @@ class NodeStartError(RuntimeError):
     """A lifecycle node could not configure or activate; the message says why and how to fix it."""
 
 
-def _configure(node: Node, hardware_id: str) -> tuple[DictConfig, RobotRLConfig, Diagnostics]:
-    """Declare ``config``/``overrides``, compose the tree, start diagnostics."""
+def _configure(node: Node, hardware_id: str, sim_time: bool) -> tuple[DictConfig, RobotRLConfig, Diagnostics]:
+    """Declare ``config``/``overrides``, compose the tree, follow the sim clock if asked, start diagnostics."""
     name = str(node.declare_parameter("config", DEFAULT_CONFIG).value)
     overrides = shlex.split(str(node.declare_parameter("overrides", "").value or ""))
     cfg = load_config(name, overrides)
     settings = to_object(cfg)
     node.get_logger().info(f"config {name!r} overrides {overrides}")
+    if sim_time and uses_sim_clock(settings):
+        node.set_parameters([Parameter("use_sim_time", Parameter.Type.BOOL, True)])
     return cfg, settings, Diagnostics(node, hardware_id=hardware_id)
 
 
-class RobotRLNode(Node):
-    """Base of the plain (non-lifecycle) nodes: ``self.cfg`` (DictConfig), ``self.settings`` (typed)."""
+def uses_sim_clock(settings: RobotRLConfig) -> bool:
+    """The simulated arm steps as fast as it can and publishes /clock (``sim.realtime=false``).
 
-    def __init__(self, node_name: str, hardware_id: str = "") -> None:
+    Then the control-loop nodes run on that clock (``use_sim_time``), so their timers, time limits and
+    message ages count control periods of the simulation however slowly it runs: one recorded step per
+    simulated step. Derived from the config, so no launch file has to repeat it.
+    """
+    return settings.robot.driver == "sim" and not settings.sim.realtime
+
+
+class RobotRLNode(Node):
+    """Base of the plain (non-lifecycle) nodes: ``self.cfg`` (DictConfig), ``self.settings`` (typed).
+
+    ``sim_time=False`` keeps a node on the wall clock even when the simulation publishes /clock (the
+    simulator itself, the learner, the console monitor).
+    """
+
+    def __init__(self, node_name: str, hardware_id: str = "", sim_time: bool = True) -> None:
         super().__init__(node_name)
-        self.cfg, self.settings, self.diagnostics = _configure(self, hardware_id)
+        self.cfg, self.settings, self.diagnostics = _configure(self, hardware_id, sim_time)
 
 
 class RobotRLLifecycleNode(LifecycleNode):
@@ -58,7 +75,7 @@ class RobotRLLifecycleNode(LifecycleNode):
 
     def __init__(self, node_name: str, hardware_id: str = "") -> None:
         super().__init__(node_name)
-        self.cfg, self.settings, self.diagnostics = _configure(self, hardware_id)
+        self.cfg, self.settings, self.diagnostics = _configure(self, hardware_id, sim_time=True)
         self.autostart = bool(self.declare_parameter("autostart", True).value)
         self.transition_error: str | None = None
 

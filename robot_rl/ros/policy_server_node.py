@@ -12,7 +12,8 @@
 Lifecycle: configure builds and warms the actor on ``policy.device`` (newest weights in
 ``policy.weights_dir`` if any); activate starts acting; deactivate stops; cleanup frees. With
 ``policy.trigger=frames`` a tick runs when every camera has a new frame (at most ``robot.control_hz``),
-with ``timer`` on a control-rate timer. Per-stage latency (p50/p99/max, ms) is in the /diagnostics values.
+with ``timer`` on a control-rate timer. A state-only policy (``policy.model.use_images=false``)
+subscribes to no camera and always acts on the timer, with the newest robot state. Per-stage latency (p50/p99/max, ms) is in the /diagnostics values.
 """
 from __future__ import annotations
 
@@ -32,21 +33,10 @@ from robot_rl.policy import STATE_DIM, FrameSetTrigger, LatencyStats, policy_sta
 from robot_rl.policy.runner import DeviceError, PolicyRunner
 from robot_rl.ros import qos
 from robot_rl.ros.diagnostics import ERROR, OK, WARN
+from robot_rl.ros.messages import image_array, stamp_s, to_stamp
 from robot_rl.ros.node_base import RobotRLLifecycleNode, run_node
 
 STATS_PERIOD_S = 1.0
-
-
-def stamp_s(stamp: Any) -> float:
-    return float(stamp.sec) + float(stamp.nanosec) * 1e-9
-
-
-def image_array(msg: Image) -> np.ndarray:
-    """rgb8 sensor_msgs/Image -> HxWx3 uint8 view (no copy)."""
-    if msg.encoding != "rgb8":
-        raise ImageFormatError(f"image encoding {msg.encoding!r}: the policy needs rgb8")
-    rows = np.frombuffer(msg.data, dtype=np.uint8).reshape(msg.height, msg.step)
-    return rows[:, : msg.width * 3].reshape(msg.height, msg.width, 3)
 
 
 class PolicyServerNode(RobotRLLifecycleNode):
@@ -81,10 +71,12 @@ class PolicyServerNode(RobotRLLifecycleNode):
         self.get_logger().info(f"actor on {self.runner.device}, weights v{self.runner.weights.version}, "
                                f"warm tick {warm_s * 1000:.1f} ms")
         self.frames = FrameBuffers(cameras)
+        cameras = self.runner.cameras  # [] for a state-only policy: no frames to wait for
+        self.on_frames = s.policy.trigger == "frames" and bool(cameras)
         self.states = StateHistory(STATE_DIM)
         self.assembler = ObservationAssembler(self.frames, self.states, cameras, s.cameras.max_frame_age_s,
                                               s.cameras.policy_image_size)
-        self.trigger = FrameSetTrigger(cameras, rate_hz=s.robot.control_hz)
+        self.trigger = FrameSetTrigger(cameras or list(s.cameras.names), rate_hz=s.robot.control_hz)
         self.latency = LatencyStats()
         self.deadline_s = period
         pub, sub = self.create_publisher, self.create_subscription
@@ -152,8 +144,7 @@ class PolicyServerNode(RobotRLLifecycleNode):
         except (ImageFormatError, ValueError) as err:
             self.get_logger().error(f"camera {camera}: {err}", throttle_duration_sec=5.0)
             return
-        if self.acting and self.settings.policy.trigger == "frames" and self.trigger.on_frame(
-                camera, frame.capture_time_s, now):
+        if self.acting and self.on_frames and self.trigger.on_frame(camera, frame.capture_time_s, now):
             self.tick(now)
 
     def on_joint_state(self, msg: JointState) -> None:
@@ -185,7 +176,7 @@ class PolicyServerNode(RobotRLLifecycleNode):
 
     def on_timer(self) -> None:
         now = self.now_s()
-        if self.settings.policy.trigger == "timer" or self.trigger.due(now):
+        if not self.on_frames or self.trigger.due(now):
             self.tick(now)
 
     def tick(self, now: float) -> None:
@@ -206,12 +197,14 @@ class PolicyServerNode(RobotRLLifecycleNode):
             self.set_status(ERROR, f"weights v{action.version} produced a non-finite action; not published")
             return
         frames = observation.frames.values()  # type: ignore[union-attr]
-        obs_stamp = min(f.capture_time_s for f in frames)
+        # the observation's capture time: its oldest frame, or the robot state's time when state-only
+        obs_stamp = min((f.capture_time_s for f in frames), default=observation.state_time_s)  # type: ignore[union-attr]
         published = time.perf_counter()
         self.publish_action(obs_stamp, action.twist, action.gripper)
         done = time.perf_counter()
         end_to_end = (now - obs_stamp) + (done - start)
-        for stage, seconds in (("receive", max(f.receive_time_s for f in frames) - obs_stamp),
+        received = max((f.receive_time_s for f in frames), default=obs_stamp)
+        for stage, seconds in (("receive", received - obs_stamp),
                                ("assemble", assembled - start), ("preprocess", action.preprocess_s),
                                ("inference", action.inference_s), ("publish", done - published),
                                ("end_to_end", end_to_end)):
@@ -226,7 +219,7 @@ class PolicyServerNode(RobotRLLifecycleNode):
     def publish_action(self, obs_stamp: float, twist: np.ndarray, gripper: float) -> None:
         s = self.settings
         msg = TwistStamped()
-        msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(round(obs_stamp * 1e9), 1_000_000_000)
+        msg.header.stamp = to_stamp(obs_stamp)
         msg.header.frame_id = s.robot.base_frame
         lin, ang = twist[:3] * s.policy.max_linear_speed, twist[3:] * s.policy.max_angular_speed
         msg.twist.linear.x, msg.twist.linear.y, msg.twist.linear.z = (float(v) for v in lin)

@@ -8,6 +8,8 @@
 | policy/action, policy/gripper (sub) | TwistStamped, Float32 | COMMAND | the policy's proposal |
 | teleop/action, teleop/gripper (sub) | TwistStamped, Float32 | COMMAND | the operator's action |
 | teleop/intervening (sub) | std_msgs/Bool | LATCHED | |
+| teleop/demo (sub) | std_msgs/Bool | LATCHED | the operator demonstrates the whole episode: source=demo |
+| sim/cube_pose (sub) | PoseStamped | SENSOR | simulator only: the cube position at an episode's start goes into its metadata |
 | reward, success (sub) | Float32, Bool | EVENTS | |
 | episode/status (sub) | std_msgs/String | LATCHED | running opens, success/failure/timeout commit, resetting aborts |
 
@@ -17,9 +19,7 @@ on a background thread so compression never delays the control-rate timer.
 """
 from __future__ import annotations
 
-from typing import Any
 
-import numpy as np
 from geometry_msgs.msg import PoseStamped, TwistStamped
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Bool, Float32, String
@@ -30,18 +30,8 @@ from robot_rl.replay import EpisodeWriter, GroupInfo, ReplayError
 from robot_rl.replay.recorder import ACTION_NAMES, StepRecorder
 from robot_rl.ros import qos
 from robot_rl.ros.diagnostics import ERROR, OK, WARN
+from robot_rl.ros.messages import image_array, stamp_s
 from robot_rl.ros.node_base import RobotRLNode, run_node
-
-
-def stamp_s(stamp: Any) -> float:
-    return float(stamp.sec) + float(stamp.nanosec) * 1e-9
-
-
-def image_array(msg: Image) -> np.ndarray:
-    if msg.encoding != "rgb8":
-        raise ValueError(f"image encoding {msg.encoding!r}: the replay store needs rgb8")
-    rows = np.frombuffer(msg.data, dtype=np.uint8).reshape(msg.height, msg.step)
-    return rows[:, : msg.width * 3].reshape(msg.height, msg.width, 3)
 
 
 class ReplayWriterNode(RobotRLNode):
@@ -73,6 +63,8 @@ class ReplayWriterNode(RobotRLNode):
             *[sub(TwistStamped, t, lambda m, w=w: self.on_twist(w, m), qos.COMMAND) for t, w in twist.items()],
             *[sub(Float32, t, lambda m, w=w: self.recorder.set_gripper(w, m.data), qos.COMMAND) for t, w in grip.items()],
             sub(Bool, "teleop/intervening", lambda m: self.recorder.set_intervening(m.data), qos.LATCHED),
+            sub(Bool, "teleop/demo", lambda m: self.recorder.set_demo(m.data), qos.LATCHED),
+            sub(PoseStamped, "sim/cube_pose", self.on_cube_pose, qos.SENSOR),
             sub(Float32, "reward", lambda m: self.recorder.set_reward(m.data), qos.EVENTS),
             sub(Bool, "success", self.on_success, qos.EVENTS),
             sub(String, "episode/status", self.on_status, qos.LATCHED),
@@ -105,6 +97,10 @@ class ReplayWriterNode(RobotRLNode):
                             policy_state([p.x, p.y, p.z], [q.x, q.y, q.z, q.w], self.gripper_position))
         except ValueError as err:
             self.get_logger().error(f"robot state rejected: {err}", throttle_duration_sec=5.0)
+
+    def on_cube_pose(self, msg: PoseStamped) -> None:
+        p = msg.pose.position
+        self.recorder.set_context("cube_position", [p.x, p.y, p.z])
 
     def on_twist(self, which: str, msg: TwistStamped) -> None:
         lin, ang = msg.twist.linear, msg.twist.angular

@@ -45,7 +45,7 @@ class RobotAdapterNode(RobotRLNode):
         self.integrator = TargetFrameIntegrator(r.cartesian_max_lead_m)
         self.pose: tuple[np.ndarray, np.ndarray] | None = None
         self.gripper_action_type: Any = None
-        self.failed = False
+        self.faults: list[str] = []
         self.create_subscription(TwistStamped, "robot/command", self.on_command, qos.COMMAND)
         self.create_subscription(Float32, "robot/gripper_command", self.on_gripper, qos.COMMAND)
         self.create_subscription(PoseStamped, "robot/ee_pose", self.on_pose, qos.SENSOR)
@@ -56,7 +56,7 @@ class RobotAdapterNode(RobotRLNode):
             self.switch_servo_to_twist()
         self.gripper_client = self.make_gripper_client()
         self.timer = self.create_timer(self.dt, self.on_tick)
-        if not self.failed:  # an ERROR from the setup above stays visible
+        if not self.faults:  # an ERROR from the setup above stays visible
             self.diagnostics.report(OK, f"forwarding robot/command to {r.driver}")
 
     # -- lazily imported interfaces of the arm stack ------------------------------------------
@@ -105,9 +105,10 @@ class RobotAdapterNode(RobotRLNode):
         self.gripper_client.send_goal_async(goal)
 
     def fail(self, message: str) -> None:
-        self.failed = True
+        """Report a missing interface; every fault so far stays in the status, the newest does not hide older ones."""
+        self.faults.append(message)
         self.get_logger().error(message)
-        self.diagnostics.report(ERROR, message)
+        self.diagnostics.report(ERROR, "; ".join(self.faults))
 
     # -- inputs and the control tick -----------------------------------------------------------
 

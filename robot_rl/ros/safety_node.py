@@ -14,19 +14,15 @@ values (``hold_<reason>``/``clip_<reason>``: ticks it applied).
 """
 from __future__ import annotations
 
-from typing import Any
 
 from geometry_msgs.msg import PoseStamped, TwistStamped
 from std_msgs.msg import Bool, Float32
 
 from robot_rl.ros import qos
 from robot_rl.ros.diagnostics import OK, WARN
+from robot_rl.ros.messages import stamp_s
 from robot_rl.ros.node_base import RobotRLNode, run_node
 from robot_rl.safety import HOLD_REASONS, Decision, Reason, SafetyFilter, SafetyLimits
-
-
-def stamp_s(stamp: Any) -> float:
-    return float(stamp.sec) + float(stamp.nanosec) * 1e-9
 
 
 class SafetyNode(RobotRLNode):

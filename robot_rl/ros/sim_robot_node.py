@@ -21,6 +21,9 @@ its (wall) clock. With ``sim.realtime=false`` it steps as fast as it can, stamps
 time and publishes that time on ``/clock``; run the other nodes with ``use_sim_time:=true`` (a ROS
 parameter every rclpy/rclcpp node has) and their clocks, timers and message ages follow the
 simulation, however fast it runs. Command age is measured on the same clock as the stepping.
+In that mode the next step also waits (at most LOCKSTEP_WAIT_S of wall time) until the safety node has
+sent the command for the previous one, so a simulation faster than the rest of the graph does not
+outrun it; a slower one simply slows the whole graph down.
 """
 from __future__ import annotations
 
@@ -37,19 +40,17 @@ import robot_rl.sim  # noqa: F401  (selects headless OpenGL before MuJoCo loads)
 from robot_rl.robot.interface import InvalidCommandError, RobotMovingError
 from robot_rl.ros import qos
 from robot_rl.ros.diagnostics import OK, WARN
+from robot_rl.ros.messages import image_msg, to_stamp
 from robot_rl.ros.node_base import RobotRLNode, run_node
 from robot_rl.sim.loop import SimRunner, SimTick
 from robot_rl.sim.pick_cube import PickCubeSim
 
-
-def _stamp(seconds: float) -> TimeMsg:
-    nanoseconds = int(round(seconds * 1e9))
-    return TimeMsg(sec=nanoseconds // 1_000_000_000, nanosec=nanoseconds % 1_000_000_000)
+LOCKSTEP_WAIT_S = 1.0  # sim.realtime=false: longest wall wait for the previous tick's robot/command
 
 
 class SimRobotNode(RobotRLNode):
     def __init__(self) -> None:
-        super().__init__("sim_robot", hardware_id="mujoco:gym_hil")
+        super().__init__("sim_robot", hardware_id="mujoco:gym_hil", sim_time=False)  # it is the clock
         s = self.settings
         self.realtime = s.sim.realtime
         self.base_frame = s.robot.base_frame
@@ -77,6 +78,8 @@ class SimRobotNode(RobotRLNode):
         period = 1.0 / s.robot.control_hz if self.realtime else 1e-3
         self.timer = self.create_timer(period, self.on_tick)
         self._rate_window: list[float] = []
+        self._last_command_stamp = -1.0  # sim time of the newest robot/command (realtime=false: lockstep)
+        self._last_tick_wall = 0.0
         self._warned = False
         self.diagnostics.report(OK, "running", realtime=self.realtime, control_hz=s.robot.control_hz)
         self.get_logger().info(f"sim_robot: {s.sim.env_id} at {s.robot.control_hz} Hz, "
@@ -101,6 +104,7 @@ class SimRobotNode(RobotRLNode):
 
     def on_command(self, msg: TwistStamped) -> None:
         t = msg.twist
+        self._last_command_stamp = msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
         try:
             self.runner.submit_twist(msg.header.frame_id, [t.linear.x, t.linear.y, t.linear.z],
                                      [t.angular.x, t.angular.y, t.angular.z], self.now())
@@ -139,10 +143,15 @@ class SimRobotNode(RobotRLNode):
 
     def on_tick(self) -> None:
         start = time.perf_counter()
+        if not self.realtime:
+            waited = start - self._last_tick_wall
+            if self._last_command_stamp < self.sim.time - 1e-6 and waited < LOCKSTEP_WAIT_S:
+                return  # the graph has not answered the previous step yet
+            self._last_tick_wall = start
         tick = self.runner.tick(self.now())
-        stamp = _stamp(tick.sim_time) if not self.realtime else self.get_clock().now().to_msg()
+        stamp = to_stamp(tick.sim_time) if not self.realtime else self.get_clock().now().to_msg()
         if self.clock_pub is not None:
-            self.clock_pub.publish(Clock(clock=_stamp(tick.sim_time)))
+            self.clock_pub.publish(Clock(clock=to_stamp(tick.sim_time)))
         self.publish(tick, stamp)
         self._rate_window = (self._rate_window + [time.perf_counter() - start])[-20:]
         busy = sum(self._rate_window) / len(self._rate_window)
@@ -172,13 +181,13 @@ class SimRobotNode(RobotRLNode):
         self.cube_pub.publish(cube)
         for name, image in tick.images.items():
             frame_id, info, image_pub, info_pub = self.cameras[name]
-            height, width = image.shape[:2]
-            msg = Image(header=Header(stamp=stamp, frame_id=frame_id), height=height, width=width,
-                        encoding="rgb8", is_bigendian=0, step=width * 3)
-            msg.data = image.tobytes()
-            image_pub.publish(msg)
+            image_pub.publish(image_msg(image, stamp, frame_id))
             info.header.stamp = stamp
             info_pub.publish(info)
+
+    def destroy_node(self) -> None:
+        self.sim.close()  # the GL context goes before the interpreter tears EGL down (no shutdown tracebacks)
+        super().destroy_node()
 
 
 def main(args: list[str] | None = None) -> int:

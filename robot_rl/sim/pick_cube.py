@@ -144,6 +144,22 @@ class PickCubeSim(RobotInterface):
         self._gripper_target = 0.0
         return self.observe()
 
+    def place_cube(self, position: Sequence[float]) -> RobotObservation:
+        """Put the cube at ``position`` (base frame, m; z = resting on the table when omitted or lower).
+
+        For replaying a recorded episode from its initial state (``robot-rl sim2real``); call after ``reset``.
+        """
+        base_position, base_rotation = self._base_pose()
+        xyz = np.asarray(list(position)[:3] + [self._block_half] * (3 - len(list(position)[:3])), dtype=np.float64)
+        xyz[2] = max(float(xyz[2]), 0.0)
+        world = base_rotation @ xyz + base_position
+        world[2] = max(float(world[2]), self._block_half)
+        self._data.qpos[self._block_qpos:self._block_qpos + 3] = world
+        self._data.qvel[self._model.jnt_dofadr[self._model.joint("block").id]:][:6] = 0.0
+        mujoco.mj_forward(self._model, self._data)
+        self._cube_start_z = float(self.cube_position()[2])
+        return self.observe()
+
     def success(self) -> bool:
         """The cube is held (near the pinch point) at least ``sim.success_lift_m`` above where it started."""
         cube = self.cube_position()

@@ -29,6 +29,11 @@ class ScriptedPick:
         self._grasp_ticks = 0
         self._lift_target: FloatArray | None = None
 
+    @property
+    def lift_target(self) -> FloatArray | None:
+        """Where the lift ends (set when the grasp completes)."""
+        return self._lift_target
+
     def _towards(self, ee: FloatArray, target: FloatArray, gripper: float) -> tuple[RobotCommand, float]:
         error = target - ee
         velocity = self.gain * error

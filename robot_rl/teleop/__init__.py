@@ -20,10 +20,10 @@ from robot_rl.teleop.device import (
 from robot_rl.teleop.episode import EpisodeError, EpisodeMachine, EpisodeState
 from robot_rl.teleop.factory import make_device, make_input_processor
 from robot_rl.teleop.health import Health, HealthMonitor
-from robot_rl.teleop.scripted import ScriptedCommand, ScriptedDevice, guard_rule
+from robot_rl.teleop.scripted import CorrectingOperator, ScriptedCommand, ScriptedDevice, guard_rule
 
 __all__ = [
-    "Action", "Arbiter", "DeviceError", "DeviceReading", "EpisodeError", "EpisodeMachine", "EpisodeState",
+    "Action", "Arbiter", "CorrectingOperator", "DeviceError", "DeviceReading", "EpisodeError", "EpisodeMachine", "EpisodeState",
     "Health", "HealthMonitor", "InputProcessor", "ScriptedCommand", "ScriptedDevice", "TeleopDevice",
     "TeleopInput", "TickResult", "apply_deadband", "guard_rule", "make_device", "make_input_processor",
     "make_processor",

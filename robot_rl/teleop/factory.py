@@ -5,12 +5,16 @@ from robot_rl.config.schema import TeleopConfig
 from robot_rl.teleop.device import InputProcessor, Reconnecting, TeleopDevice, make_processor
 from robot_rl.teleop.gamepad import GamepadDevice
 from robot_rl.teleop.keyboard import KeyboardDevice
-from robot_rl.teleop.scripted import ScriptedDevice, guard_rule
+from robot_rl.teleop.scripted import CorrectingOperator, Rule, ScriptedDevice, guard_rule
 from robot_rl.teleop.spacemouse import SpaceMouseDevice
 
 
-def make_device(teleop: TeleopConfig) -> TeleopDevice:
-    """The device ``teleop.device`` names, not yet opened."""
+def make_device(teleop: TeleopConfig, control_hz: float = 10.0, max_linear_speed: float = 0.1) -> TeleopDevice:
+    """The device ``teleop.device`` names, not yet opened.
+
+    ``control_hz`` and ``max_linear_speed`` (m/s, the policy's action scale) shape the scripted
+    correcting operator's pick; other devices ignore them.
+    """
     if teleop.device == "spacemouse":
         return Reconnecting(SpaceMouseDevice(path=teleop.spacemouse_path, full_scale=teleop.spacemouse_full_scale))
     if teleop.device == "gamepad":
@@ -20,8 +24,15 @@ def make_device(teleop: TeleopConfig) -> TeleopDevice:
         return KeyboardDevice(tty_path=teleop.keyboard_tty, hold_s=teleop.key_hold_s,
                               repeat_hold_s=teleop.key_repeat_hold_s)
     if teleop.device == "scripted":
-        rule = guard_rule(teleop.scripted_twist, teleop.scripted_direction, teleop.scripted_threshold,
-                          teleop.scripted_target)
+        rule: Rule
+        if teleop.scripted_mode == "correct":
+            rule = CorrectingOperator(1.0 / control_hz, max_speed=max_linear_speed,
+                                      demo_episodes=teleop.scripted_demo_episodes,
+                                      patience_ticks=teleop.scripted_patience_ticks,
+                                      progress_m=teleop.scripted_progress_m, drift_m=teleop.scripted_drift_m)
+        else:
+            rule = guard_rule(teleop.scripted_twist, teleop.scripted_direction, teleop.scripted_threshold,
+                              teleop.scripted_target)
         return ScriptedDevice(rule, disconnect_after_s=teleop.scripted_disconnect_after_s)
     raise ValueError(f"teleop.device={teleop.device!r}: use keyboard, spacemouse, gamepad or scripted")
 

@@ -10,7 +10,7 @@ from safetensors.torch import save_file
 from robot_rl.learn.augment import random_shift
 from robot_rl.learn.batch import Batch, to_torch
 from robot_rl.learn.gripper import CLOSE, OPEN, STAY, choice_to_command, command_to_choice
-from robot_rl.learn.sac import SAC, critic_loss, policy_from_features
+from robot_rl.learn.sac import SAC, critic_loss
 from robot_rl.learn.synthetic import SyntheticSampler
 from robot_rl.models.critics import CriticEnsemble, EnsembleLinear, GripperCritic
 from robot_rl.models.encoders import ImageEncoder
@@ -52,13 +52,31 @@ def test_critic_only_updates_leave_the_actor_head_alone(tmp_path: Path) -> None:
     assert all(torch.equal(v, head_before[k]) for k, v in sac.actor.trunk.state_dict().items())
 
 
-def test_policy_from_features_matches_actor_forward(tmp_path: Path) -> None:
+def test_actor_head_on_encoded_features_matches_actor_forward(tmp_path: Path) -> None:
+    """The learner encodes a batch once and calls ``Actor.head``; it must be the same policy as ``forward``."""
     sac, batch = make_sac(tmp_path)
     with torch.no_grad():
         expected = sac.actor(batch.images, batch.state, deterministic=True)
-        got = policy_from_features(sac.actor, sac.actor.encoder(batch.images, batch.state), deterministic=True)
-    for a, b in zip(expected, got):
+        got = sac.actor.head(sac.actor.encoder(batch.images, batch.state), deterministic=True)
+        sampled = sac.actor(batch.images, batch.state, generator=torch.Generator().manual_seed(3))
+        sampled_head = sac.actor.head(sac.actor.encoder(batch.images, batch.state),
+                                      generator=torch.Generator().manual_seed(3))
+    for a, b in [*zip(expected, got), *zip(sampled, sampled_head)]:
         torch.testing.assert_close(a, b)
+
+
+def test_state_only_update_trains_without_images(tmp_path: Path) -> None:
+    config = tiny_config(tmp_path, ["policy.model.use_images=false"])
+    torch.manual_seed(0)
+    sac = SAC(config.learner, config.policy.model, config.cameras.names, config.cameras.policy_image_size)
+    assert sac.actor.cameras == [] and not any("per_camera" in n for n, _ in sac.actor.named_parameters())
+    sampler = SyntheticSampler([], 16, config.policy.model.state_dim, {"a": 64}, seed=1)
+    batch = to_torch(sampler.sample(config.learner.batch_size), torch.device("cpu"))
+    assert batch.images == {}
+    before = snapshot(sac.actor)
+    losses = [float(sac.update(batch, update_actor=True)["losses/qf_loss"]) for _ in range(30)]
+    assert losses[-1] < losses[0]
+    assert any(not torch.equal(v, before[k]) for k, v in sac.actor.state_dict().items())
 
 
 @pytest.mark.parametrize("size,subsample", [(1, 1), (2, 2), (10, 2)])

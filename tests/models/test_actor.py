@@ -114,3 +114,20 @@ def test_resnet10_backbone_builds_and_acts() -> None:
     images, state = batch(b=1, size=64)
     action = actor.act(images, state)
     assert action.shape == (1, ACTION_DIM) and math.isfinite(float(action.abs().max()))
+
+
+def test_state_only_actor_needs_no_images_and_records_no_cameras() -> None:
+    config = ModelConfig(use_images=False, hidden_dims=[32])
+    actor = Actor(config, CAMERAS, 32)  # camera names are ignored when use_images is false
+    assert actor.cameras == [] and not actor.uses_images
+    assert actor.architecture()["cameras"] == []
+    assert all(not name.startswith("encoder.per_camera") for name, _ in actor.named_parameters())
+    state = torch.randn(4, config.state_dim)
+    action = actor.act({}, state)
+    assert action.shape == (4, ACTION_DIM) and action.abs().max() < 1.0
+    torch.testing.assert_close(actor.head(actor.encoder({}, state), deterministic=True).action, action)
+
+
+def test_use_images_without_cameras_says_how_to_fix_it() -> None:
+    with pytest.raises(ValueError, match="use_images=false"):
+        Actor(ModelConfig(), [], 32)

@@ -141,3 +141,20 @@ def test_sampled_actions_vary_and_stay_bounded() -> None:
         assert np.all(np.abs(actions) <= 1) and np.ptp(actions[:, 0]) > 0
     finally:
         r.close()
+
+
+def test_a_state_only_policy_acts_without_camera_frames(tmp_path: Path) -> None:
+    config = ModelConfig(use_images=False, hidden_dims=[32])
+    r = PolicyRunner(config, CAMERAS, SIZE, device="cpu")
+    try:
+        assert r.cameras == []
+        r.warmup(1)
+        action = r.act({}, STATE)
+        assert action.finite and action.version == RANDOM_INIT_VERSION
+        trained = Actor(config, CAMERAS, SIZE)  # the learner's state-only actor: its weights load here
+        with torch.no_grad():
+            trained.mean.bias.fill_(0.5)
+        r.load_now(save_weights(trained, tmp_path, 1))
+        assert r.act({}, STATE).version == 1
+    finally:
+        r.close()

@@ -60,7 +60,9 @@ class StubPolicy:
 
 
 def overrides(*items: str) -> str:
-    return " ".join([f"robot.control_hz={HZ}", f"teleop.handback_rate={HANDBACK_RATE}", *items])
+    return " ".join([f"robot.control_hz={HZ}", f"teleop.handback_rate={HANDBACK_RATE}", "teleop.scripted_mode=guard",
+                     "episode.reset_on_start=false episode.auto_reset=false episode.auto_start=false",
+                     *items])
 
 
 def start_nodes(node_processes: NodeProcesses, probe: RosProbe, teleop: str, episode: str = "") -> Supervisor:

@@ -7,7 +7,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -354,6 +354,27 @@ def test_policy_server_configure_fails_cleanly_on_a_missing_device(tmp_path: Pat
     try:
         assert node.trigger_configure() == Result.FAILURE  # type: ignore[attr-defined]
         assert node.runner is None  # type: ignore[attr-defined]
+    finally:
+        node.destroy_node()  # type: ignore[attr-defined]
+        rclpy.try_shutdown()
+
+
+def test_a_state_only_policy_server_subscribes_to_no_camera_and_acts_on_the_robot_state(tmp_path: Path) -> None:
+    import rclpy
+    from rclpy.lifecycle import TransitionCallbackReturn as Result
+
+    from robot_rl.policy import STATE_DIM
+
+    node = lifecycle_node(tmp_path, "policy.device=cpu policy.warmup_steps=1 policy.model.use_images=false")
+    try:
+        assert node.trigger_configure() == Result.SUCCESS  # type: ignore[attr-defined]
+        assert node.runner.cameras == []  # type: ignore[attr-defined]
+        topics = [s.topic_name for s in node.subscriptions]  # type: ignore[attr-defined]
+        assert not any("camera/" in t for t in topics) and any(t.endswith("robot/ee_pose") for t in topics)
+        assert node.trigger_activate() == Result.SUCCESS  # type: ignore[attr-defined]
+        node.states.put(node.now_s(), np.zeros(STATE_DIM, np.float32))  # type: ignore[attr-defined]
+        node.on_timer()  # type: ignore[attr-defined]
+        assert node.counts["ticks"] == 1 and node.counts["stale_ticks"] == 0  # type: ignore[attr-defined]
     finally:
         node.destroy_node()  # type: ignore[attr-defined]
         rclpy.try_shutdown()

@@ -37,6 +37,8 @@ PUBLISHES: dict[str, dict[str, type]] = {
     "episode": {"episode/status": String},
     "replay_writer": {},
     "learner": {},
+    "reward": {"reward": Float32},
+    "monitor": {},
 }
 # Latched topics are received with the latched profile; the rest with the sensor-data one.
 LATCHED_TOPICS = {"policy/weights_version", "teleop/intervening", "episode/status"}
@@ -84,7 +86,7 @@ def test_sim_launch_brings_up_every_node_and_topic_and_shuts_down_clean(
         wait_until(lambda: len(inboxes[topic]) > 0, 30.0, f"a message on {topic}")
         assert node in ros_probe.publishers_of(topic), f"{topic} is not published by {node}"
     reporting = {spec.fully_qualified_name.lstrip("/") for spec in specs}
-    wait_until(lambda: reporting <= {s.name for d in diagnostics for s in d.status}, 10.0,
+    wait_until(lambda: reporting <= {s.name for d in diagnostics for s in d.status}, 30.0,
                "a /diagnostics status from every node")
 
     children = psutil.Process(graph.pid).children(recursive=True)

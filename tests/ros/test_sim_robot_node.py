@@ -73,8 +73,17 @@ class Arm:
     def reset(self) -> Trigger.Response:
         return self.probe.call(Trigger, f"{NS}/robot/reset", Trigger.Request())
 
-    def settle(self) -> None:
-        time.sleep(1.0)  # > command timeout: the arm holds and comes to rest
+    def settle(self, timeout_s: float = 20.0) -> None:
+        """Send nothing until the arm is at rest (the command timed out and the motion died down);
+        waits on the arm, not on the clock, so a machine that steps the sim slowly still passes."""
+        time.sleep(1.0)  # > command timeout: the arm holds
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            before = _xyz(self.poses[-1])
+            time.sleep(0.3)
+            if np.linalg.norm(_xyz(self.poses[-1]) - before) < 0.0005:
+                return
+        raise AssertionError(f"the arm did not come to rest within {timeout_s} s")
 
 
 @pytest.fixture

@@ -33,7 +33,8 @@ def test_guard_rule_with_a_target_drives_towards_it() -> None:
 
 
 def test_scripted_device_through_the_arbiter_and_a_simulated_unplug() -> None:
-    settings = to_object(load_config("sim", ["teleop=scripted", "teleop.scripted_disconnect_after_s=0.5"]))
+    settings = to_object(load_config("sim", ["teleop=scripted", "teleop.scripted_mode=guard",
+                                                 "teleop.scripted_disconnect_after_s=0.5"]))
     device = make_device(settings.teleop)
     assert device.forces_hold
     proc = make_input_processor(device, settings.teleop)

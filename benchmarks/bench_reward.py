@@ -1,0 +1,126 @@
+"""Reward models on held-out episodes of the simulated pick task (issue 8).
+
+Records a training store and a separate held-out store with the scripted operator (successful
+picks, and misses, stalls and drops), labels both with the simulator's ground truth, trains the success
+classifier and the progress critic on the training store (``robot-rl reward train-*`` code paths,
+thresholds calibrated on the training store's own held-out split), then measures on the held-out store:
+
+* ``classifier_precision`` / ``classifier_recall``: per frame, at the calibrated threshold;
+* ``voc_success_mean``: mean value-order correlation of the critic on successful episodes;
+* ``voc_reversed_mean``: the same episodes played backwards (should be clearly negative);
+* ``done_precision`` / ``done_recall``: the critic's done head at its calibrated threshold.
+
+    python benchmarks/bench_reward.py [--quick] [--json PATH] [--data DIR] [--device cpu|cuda]
+
+``--data DIR`` keeps the recorded stores there and reuses them on the next run (recording is the slow
+part on a CPU renderer). Measures; never passes or fails.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from robot_rl.config.schema import RewardConfig
+from robot_rl.reward.classifier import SuccessClassifier
+from robot_rl.reward.common import precision_recall
+from robot_rl.reward.data import load_episodes
+from robot_rl.reward.progress import ProgressCritic
+from robot_rl.reward.screening import screen_episodes
+from robot_rl.reward.simdata import FAILURES, record_pick_episodes
+from robot_rl.reward.train import train_classifier_from_store, train_progress_from_store
+
+
+def outcomes(n: int) -> list[str]:
+    """Two successes per failure, failures cycling through the failure modes."""
+    out = []
+    for i in range(n):
+        out.append(FAILURES[(i // 3) % len(FAILURES)] if i % 3 == 2 else "success")
+    return out
+
+
+def record(path: Path, n: int, seed: int, cameras: list[str]) -> str:
+    store = path / "replay.zarr"
+    if not (store / "zarr.json").exists():
+        start = time.perf_counter()
+        record_pick_episodes(store, outcomes(n), seed=seed, cameras=cameras, max_steps=45, hold_steps=6,
+                             on_episode=lambda k, mode, _: print(f"  recorded episode {k} ({mode})", flush=True))
+        print(f"recorded {n} episodes to {store} in {time.perf_counter() - start:.0f} s")
+    return str(store)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer episodes and updates")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--data", type=Path, help="keep (and reuse) the recorded stores in this directory")
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
+    data = args.data or Path(tempfile.mkdtemp(prefix="bench_reward_"))
+    n_train, n_eval = (15, 9) if args.quick else (27, 15)
+    cameras = ["wrist", "front"]
+    tag = "quick" if args.quick else "full"
+    train_store = record(data / f"train_{tag}", n_train, seed=100, cameras=cameras)
+    eval_store = record(data / f"eval_{tag}", n_eval, seed=900, cameras=cameras)
+    cfg = RewardConfig(device=args.device, epochs=15 if args.quick else 30,
+                       progress_steps=600 if args.quick else 1500, batch_size=64, image_size=64)
+    models = data / f"models_{tag}_{int(time.time())}"
+    start = time.perf_counter()
+    clf_path = train_classifier_from_store(train_store, models, cfg)
+    clf_s = time.perf_counter() - start
+    start = time.perf_counter()
+    critic_path = train_progress_from_store(train_store, models, cfg)
+    critic_s = time.perf_counter() - start
+
+    held = load_episodes(eval_store, image_size=cfg.image_size)
+    classifier = SuccessClassifier.load(clf_path, args.device)
+    probs = np.concatenate([classifier.probabilities(e.images) for e in held])
+    labels = np.concatenate([e.positives() for e in held])
+    precision, recall = precision_recall(probs, labels, classifier.threshold)
+    critic = ProgressCritic.load(critic_path, args.device)
+    successes = [e for e in held if e.success]
+    forward = screen_episodes(critic, successes)
+    backward = screen_episodes(critic, [e.reversed() for e in successes])
+    failed = screen_episodes(critic, [e for e in held if not e.success])
+    done_probs = np.concatenate([critic.done_probabilities(e.images, e.goal) for e in held])
+    done_p, done_r = precision_recall(done_probs, labels, critic.done_threshold)
+    obs_one = {c: held[0].images[c][:1] for c in classifier.cameras}
+    start = time.perf_counter()
+    for _ in range(20):
+        classifier.probabilities(obs_one)
+    clf_ms = (time.perf_counter() - start) / 20 * 1e3
+    results: dict[str, Any] = {
+        "classifier_precision": precision, "classifier_recall": recall,
+        "classifier_threshold": classifier.threshold,
+        "voc_success_mean": float(np.mean([s.voc for s in forward])),
+        "voc_success_min": float(np.min([s.voc for s in forward])),
+        "voc_reversed_mean": float(np.mean([s.voc for s in backward])),
+        "voc_failed_mean": float(np.mean([s.voc for s in failed])) if failed else float("nan"),
+        "negative_delta_rate_success": float(np.mean([s.negative_delta_rate for s in forward])),
+        "negative_delta_rate_reversed": float(np.mean([s.negative_delta_rate for s in backward])),
+        "done_precision": done_p, "done_recall": done_r,
+        "held_out_episodes": len(held), "held_out_successful": len(successes),
+        "held_out_frames": int(len(labels)), "held_out_positive_frames": int(labels.sum()),
+        "train_episodes": n_train, "classifier_train_s": clf_s, "critic_train_s": critic_s,
+        "classifier_ms_per_frame": clf_ms, "cameras": cameras, "image_size": cfg.image_size,
+        "device": args.device if args.device != "auto" else str(classifier.device),
+        "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "quick": args.quick,
+    }
+    print(f"\n{'metric':<32} value")
+    for key, value in results.items():
+        print(f"{key:<32} {value:.3f}" if isinstance(value, float) else f"{key:<32} {value}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()

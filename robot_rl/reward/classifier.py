@@ -1,0 +1,130 @@
+"""The success classifier (HIL-SERL's reward): camera images -> probability that the task is done.
+
+Training draws every batch half from positive and half from negative steps (successes are rare: a
+few frames at the end of each successful episode), augments each image with a random shift and a
+brightness jitter, and minimises binary cross-entropy. The decision threshold is then chosen on
+held-out episodes: the highest recall with precision >= ``reward.min_precision`` (a false success
+ends an episode early and teaches the policy to stop short, so precision comes first). The
+threshold travels in the model file.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+import torch.nn.functional as F
+
+from robot_rl.config.schema import RewardConfig
+from robot_rl.reward.common import (
+    Calibration,
+    augment,
+    batched,
+    calibrate_threshold,
+    pick_device,
+    precision_recall,
+    to_tensors,
+)
+from robot_rl.reward.data import Episode, require_labels
+from robot_rl.reward.files import load_model
+from robot_rl.reward.interface import NoPositivesError, Observation, RewardModel, check_images, single
+from robot_rl.reward.networks import SuccessNet, default_architecture
+
+
+class SuccessClassifier(RewardModel):
+    """A trained ``SuccessNet`` with its calibrated threshold."""
+
+    kind = "classifier"
+
+    def __init__(self, net: SuccessNet, meta: dict[str, Any], device: str = "cpu") -> None:
+        self.device = pick_device(device)
+        self.net = net.to(self.device).eval()
+        self.meta = meta
+        self.version = str(meta.get("version", ""))
+        self.cameras: list[str] = list(net.arch["cameras"])
+        self.image_size = int(net.arch["image_size"])
+        self.threshold = float(meta.get("calibration", {}).get("threshold", 0.5))
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu") -> SuccessClassifier:
+        net, meta = load_model(path, kind="classifier")
+        assert isinstance(net, SuccessNet)
+        return cls(net, meta, device)
+
+    @torch.no_grad()
+    def probabilities(self, images: dict[str, npt.NDArray[np.uint8]]) -> npt.NDArray[np.float32]:
+        """Success probability per step of ``images`` (camera -> N x H x W x 3 uint8)."""
+        check_images(images, self.cameras, self.image_size)
+
+        def run(chunk: dict[str, npt.NDArray[np.uint8]]) -> npt.NDArray[np.float32]:
+            logits = self.net(to_tensors({c: chunk[c] for c in self.cameras}, self.device))
+            return torch.sigmoid(logits).float().cpu().numpy()
+
+        return batched(run, images)
+
+    def score(self, obs: Observation) -> float:
+        return float(self.probabilities(single(obs, self.cameras))[0])
+
+    def progress(self, obs_a: Observation, obs_b: Observation, goal: str) -> float:
+        """The change in success probability: a coarse progress signal (the critic gives a real one)."""
+        return float(np.clip(self.score(obs_b) - self.score(obs_a), -1.0, 1.0))
+
+    def done(self, obs: Observation, goal: str = "") -> bool:
+        return self.score(obs) >= self.threshold
+
+
+def _frames(episodes: Sequence[Episode], cameras: list[str], positive_tail: int
+            ) -> tuple[dict[str, npt.NDArray[np.uint8]], npt.NDArray[np.bool_]]:
+    images = {c: np.concatenate([e.images[c] for e in episodes]) for c in cameras}
+    labels = np.concatenate([e.positives(positive_tail) for e in episodes])
+    return images, labels
+
+
+def train_classifier(train: Sequence[Episode], held_out: Sequence[Episode], cfg: RewardConfig,
+                     cameras: list[str], log: Callable[[str], None] = print
+                     ) -> tuple[SuccessNet, dict[str, Any]]:
+    """Train on ``train``, calibrate on ``held_out``; return the network and its model-file metadata."""
+    require_labels(train, cfg.positive_tail, "training episodes")
+    if not held_out or not any(e.positives(cfg.positive_tail).any() for e in held_out):
+        raise NoPositivesError("no held-out episode has success labels to calibrate the threshold on: record at "
+                               "least two successful episodes (one is held out), or raise reward.holdout_fraction")
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    device = pick_device(cfg.device)
+    size = int(train[0].images[cameras[0]].shape[1])
+    arch = default_architecture("classifier", cameras, size, cfg.image_features, cfg.hidden_dims)
+    net = SuccessNet(arch).to(device)
+    optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    images, labels = _frames(train, cameras, cfg.positive_tail)
+    pos, neg = np.flatnonzero(labels), np.flatnonzero(~labels)
+    half = cfg.batch_size // 2
+    steps = cfg.epochs * max(1, math.ceil(len(labels) / cfg.batch_size))  # an epoch: as many frames as there are
+    log(f"classifier: {len(pos)} positive / {len(neg)} negative training steps, {steps} updates")
+    net.train()
+    for step in range(steps):
+        idx = np.concatenate([rng.choice(pos, half), rng.choice(neg, cfg.batch_size - half)])
+        target = torch.from_numpy(labels[idx].astype(np.float32)).to(device)
+        batch = {c: augment(torch.from_numpy(images[c][idx]).to(device), cfg.augmentation_pad) for c in cameras}
+        loss = F.binary_cross_entropy_with_logits(net(batch), target)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if (step + 1) % max(1, steps // 5) == 0:
+            log(f"  update {step + 1}/{steps}: loss {loss.item():.4f}")
+    net.eval()
+    model = SuccessClassifier(net, {}, cfg.device)
+    held_images, held_labels = _frames(held_out, cameras, cfg.positive_tail)
+    calibration: Calibration = calibrate_threshold(model.probabilities(held_images), held_labels, cfg.min_precision)
+    train_p, train_r = precision_recall(model.probabilities(images), labels, calibration.threshold)
+    log(f"classifier: threshold {calibration.threshold:.3f}, held-out precision {calibration.precision:.3f} "
+        f"recall {calibration.recall:.3f} (target precision {cfg.min_precision}"
+        f"{'' if calibration.met else ', NOT reached: record more episodes'})")
+    meta = {"calibration": calibration.to_dict(),
+            "metrics": {"train_precision": train_p, "train_recall": train_r, "updates": steps},
+            "trained_on": {"episodes": len(train), "held_out_episodes": len(held_out),
+                           "positives": int(len(pos)), "negatives": int(len(neg))}}
+    return net, meta

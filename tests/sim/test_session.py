@@ -1,0 +1,97 @@
+"""Issue 6 on the simulated arm, without ROS: the scripted operator corrects a policy that drives away
+from the cube (both actions recorded), and a recorded session's demonstrations replay to the same outcome."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import robot_rl.sim  # noqa: F401  (headless OpenGL before MuJoCo loads)
+from robot_rl.config import load_config, to_object
+from robot_rl.config.schema import RobotRLConfig
+from robot_rl.replay import EpisodeWriter, Source
+from robot_rl.replay.store import array, episode_metadata, episode_starts, open_group, open_root, read_episode_ends
+from robot_rl.sim.pick_cube import PickCubeSim
+from robot_rl.sim.session import SimSession, action_scale, command_from_action, group_info
+from robot_rl.teleop.scripted import CorrectingOperator
+
+MAX_STEPS = 120
+
+
+@pytest.fixture(scope="module")
+def cfg() -> RobotRLConfig:
+    return to_object(load_config("sim"))
+
+
+def away_from_the_cube(images: object, state: np.ndarray) -> np.ndarray:
+    """A failing policy: backs off and up, gripper open."""
+    return np.array([-0.6, 0.0, 0.4, 0.0, 0.0, 0.0, -1.0], dtype=np.float32)
+
+
+def record(cfg: RobotRLConfig, path: Path, seeds: list[int], demo_episodes: int) -> list[bool]:
+    sim = PickCubeSim(cfg.sim, cfg.robot, cfg.cameras.names, render=False)
+    scale = action_scale(cfg.policy.max_linear_speed, cfg.policy.max_angular_speed)
+    operator = CorrectingOperator(sim.control_dt, max_speed=cfg.policy.max_linear_speed, demo_episodes=demo_episodes)
+    outcomes = []
+    try:
+        with EpisodeWriter(path, "session", group_info(cfg.cameras.names, 16, scale, cfg.robot.control_hz)) as writer:
+            session = SimSession(sim, scale, writer, image_size=16, render=False)
+            for seed in seeds:
+                outcomes.append(session.run_episode(away_from_the_cube, operator, MAX_STEPS, seed=seed).success)
+    finally:
+        sim.close()
+    return outcomes
+
+
+def read(path: Path) -> tuple[object, np.ndarray, np.ndarray]:
+    group, _ = open_group(open_root(path), "session")
+    ends = read_episode_ends(group)
+    return group, episode_starts(ends), ends
+
+
+def test_the_operator_corrects_a_policy_driving_away_and_both_actions_are_recorded(
+        cfg: RobotRLConfig, tmp_path: Path) -> None:
+    store = tmp_path / "replay.zarr"
+    assert record(cfg, store, seeds=[3], demo_episodes=0) == [True], "corrected, the pick must succeed"
+    group, _, ends = read(store)
+    n = int(ends[-1])
+    flags = np.asarray(array(group, "data/intervention")[:n])
+    policy = np.asarray(array(group, "data/policy_action")[:n])
+    human = np.asarray(array(group, "data/human_action")[:n])
+    source = np.asarray(array(group, "data/source")[:n])
+    executed = np.asarray(array(group, "data/action")[:n])
+    assert flags.any() and not flags.all(), "the policy acts first; the operator takes over when it fails"
+    assert not flags[:5].any(), "no takeover before the patience window has passed"
+    assert np.isfinite(policy).all(), "the policy's proposal is recorded on every step, also while overridden"
+    assert np.isfinite(human[flags]).all() and np.isnan(human[~flags]).all()
+    np.testing.assert_allclose(executed[flags], human[flags])  # the human's command was executed
+    np.testing.assert_allclose(executed[~flags], np.clip(policy[~flags], -1, 1))
+    np.testing.assert_allclose(policy[flags][:, 0], -0.6)  # ...while the policy still wanted to back off
+    assert set(source[flags]) == {Source.HUMAN} and set(source[~flags]) == {Source.POLICY}
+    assert np.asarray(array(group, "data/reward")[:n])[-1] == 1.0
+
+
+def test_replaying_a_sessions_demonstrations_with_the_same_seed_reaches_the_same_outcome(
+        cfg: RobotRLConfig, tmp_path: Path) -> None:
+    store = tmp_path / "replay.zarr"
+    recorded = record(cfg, store, seeds=[11, 12], demo_episodes=2)
+    group, starts, ends = read(store)
+    assert len(ends) == 2 and set(np.asarray(array(group, "data/source")[:int(ends[-1])])) == {Source.DEMO}
+    scale = action_scale(cfg.policy.max_linear_speed, cfg.policy.max_angular_speed)
+    sim = PickCubeSim(cfg.sim, cfg.robot, cfg.cameras.names, render=False)
+    try:
+        for i, (a, b) in enumerate(zip(starts, ends)):
+            meta = episode_metadata(group, i)
+            sim.reset(force=True, seed=meta["seed"])
+            np.testing.assert_allclose(sim.cube_position(), meta["initial_cube_position"])
+            states = np.asarray(array(group, "data/state")[a:b])
+            success = False
+            for step, action in enumerate(np.asarray(array(group, "data/action")[a:b])):
+                np.testing.assert_allclose(sim.observe().ee_position, states[step, :3], atol=1e-5)
+                sim.command(command_from_action(action, scale))
+                sim.step()
+                success = success or sim.success()
+            assert success == recorded[i] == (meta["outcome"] == "success")
+    finally:
+        sim.close()
