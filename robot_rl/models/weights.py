@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,8 @@ import torch
 from safetensors.torch import load as load_bytes
 from safetensors.torch import save as save_bytes
 from torch import nn
+
+from robot_rl.atomic import atomic_write
 
 FORMAT = 1  # sidecar format version
 _NAME = re.compile(r"^actor-(\d+)\.safetensors$")
@@ -90,19 +90,6 @@ def sidecar_path(path: str | Path) -> Path:
     return Path(path).with_suffix(".json")
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _architecture(model: nn.Module) -> dict[str, Any]:
     describe = getattr(model, "architecture", None)
     return dict(describe()) if callable(describe) else {}
@@ -118,9 +105,9 @@ def save_weights(model: nn.Module, directory: str | Path, version: int) -> Weigh
     data = save_bytes(tensors, metadata={"version": str(version)})
     digest = hashlib.sha256(data).hexdigest()
     path = weights_path(directory, version)
-    _atomic_write(path, data)
+    atomic_write(path, data)
     sidecar = {"format": FORMAT, "version": version, "sha256": digest, "architecture": _architecture(model)}
-    _atomic_write(sidecar_path(path), json.dumps(sidecar, indent=1).encode())
+    atomic_write(sidecar_path(path), json.dumps(sidecar, indent=1).encode())
     return WeightsInfo(version=version, path=str(path), sha256=digest)
 
 

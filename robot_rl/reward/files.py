@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from safetensors.torch import load as load_bytes
 from safetensors.torch import save as save_bytes
 from torch import nn
 
+from robot_rl.atomic import atomic_write
 from robot_rl.reward.interface import ModelFileError
 from robot_rl.reward.networks import build
 
@@ -34,19 +33,6 @@ KINDS = {"classifier": "success classifier", "progress": "progress critic"}
 
 def sidecar_of(path: str | Path) -> Path:
     return Path(path).with_suffix(".json")
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def next_number(directory: Path, kind: str) -> int:
@@ -66,10 +52,10 @@ def save_model(net: nn.Module, directory: str | Path, meta: dict[str, Any]) -> P
     data = save_bytes(tensors, metadata={"kind": kind})
     digest = hashlib.sha256(data).hexdigest()
     path = directory / f"{kind}-{number}.safetensors"
-    _atomic_write(path, data)
+    atomic_write(path, data)
     sidecar = {"format": FORMAT, "kind": kind, "version": f"{kind}-{number}-{digest[:8]}", "sha256": digest,
                "architecture": arch, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **meta}
-    _atomic_write(sidecar_of(path), json.dumps(sidecar, indent=1).encode())
+    atomic_write(sidecar_of(path), json.dumps(sidecar, indent=1).encode())
     return path
 
 
