@@ -8,6 +8,6 @@ import os
 os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ.setdefault("PYOPENGL_PLATFORM", "osmesa" if os.environ["MUJOCO_GL"] == "osmesa" else "egl")
 
-from robot_rl.sim.rendering import CameraIntrinsics, HeadlessRenderer, intrinsics_from_fovy  # noqa: E402
+from robot_rl.sim.rendering import CameraIntrinsics, HeadlessRenderer  # noqa: E402
 
-__all__ = ["CameraIntrinsics", "HeadlessRenderer", "intrinsics_from_fovy"]
+__all__ = ["CameraIntrinsics", "HeadlessRenderer"]

@@ -19,51 +19,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import mujoco
 import numpy as np
 import numpy.typing as npt
 
+from robot_rl.calibration.camera_info import CameraIntrinsics
+
 # mjvGeom fields, copied when the culling pass compacts the scene's geom list.
 _GEOM_FIELDS = ("type", "dataid", "objtype", "objid", "category", "matid", "texcoord", "segid", "size", "pos",
                 "mat", "rgba", "emission", "specular", "shininess", "reflectance", "label", "camdist",
                 "modelrbound", "transparent")
-
-
-@dataclass(frozen=True)
-class CameraIntrinsics:
-    """Pinhole intrinsics of a rendered camera, in ROS camera_info conventions (no distortion)."""
-
-    width: int
-    height: int
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-
-    @property
-    def k(self) -> list[float]:
-        """Row-major 3x3 camera matrix (camera_info ``k``)."""
-        return [self.fx, 0.0, self.cx, 0.0, self.fy, self.cy, 0.0, 0.0, 1.0]
-
-    @property
-    def p(self) -> list[float]:
-        """Row-major 3x4 projection matrix (camera_info ``p``) of a monocular camera."""
-        return [self.fx, 0.0, self.cx, 0.0, 0.0, self.fy, self.cy, 0.0, 0.0, 0.0, 1.0, 0.0]
-
-
-def intrinsics_from_fovy(fovy_deg: float, width: int, height: int) -> CameraIntrinsics:
-    """Intrinsics of a MuJoCo camera with vertical field of view ``fovy_deg`` rendered at width x height.
-
-    MuJoCo's pixels are square (fx = fy) and its frustum is centred on the image, whose centre in ROS
-    pixel coordinates (pixel centres at integers) is ``((width - 1) / 2, (height - 1) / 2)``.
-    """
-    if not 0.0 < fovy_deg < 180.0:
-        raise ValueError(f"camera fovy {fovy_deg} deg: must be in (0, 180)")
-    focal = (height / 2.0) / math.tan(math.radians(fovy_deg) / 2.0)
-    return CameraIntrinsics(width=width, height=height, fx=focal, fy=focal,
-                            cx=(width - 1) / 2.0, cy=(height - 1) / 2.0)
 
 
 class HeadlessRenderer:
@@ -95,7 +61,7 @@ class HeadlessRenderer:
         return list(self._camera_ids)
 
     def intrinsics(self, name: str) -> CameraIntrinsics:
-        return intrinsics_from_fovy(float(self._model.cam_fovy[self._camera_ids[name]]), self.size, self.size)
+        return CameraIntrinsics.from_fovy(self.size, self.size, float(self._model.cam_fovy[self._camera_ids[name]]), name)
 
     def render(self, name: str) -> npt.NDArray[np.uint8]:
         """One camera's current view: (size, size, 3) uint8 RGB, row 0 at the top."""
