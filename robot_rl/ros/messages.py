@@ -6,10 +6,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from builtin_interfaces.msg import Time as TimeMsg
-from sensor_msgs.msg import Image
+from geometry_msgs.msg import PoseStamped
+from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Header
 
 from robot_rl.perception.image import ImageFormatError
+from robot_rl.policy.state import policy_state
 
 
 def stamp_s(stamp: Any) -> float:
@@ -36,3 +38,16 @@ def image_msg(image: npt.NDArray[np.uint8], stamp: TimeMsg, frame_id: str) -> Im
     height, width = image.shape[:2]
     return Image(header=Header(stamp=stamp, frame_id=frame_id), height=height, width=width, encoding="rgb8",
                  is_bigendian=0, step=width * 3, data=image.tobytes())
+
+
+def joint_position(msg: JointState, name: str) -> float | None:
+    """The position of joint ``name`` in a JointState, or None when the message does not carry it."""
+    if name in msg.name and len(msg.position) == len(msg.name):
+        return float(msg.position[list(msg.name).index(name)])
+    return None
+
+
+def pose_state(msg: PoseStamped, gripper_position: float) -> npt.NDArray[np.float32]:
+    """The policy's state vector from the end-effector pose and the gripper (robot_rl.policy.state)."""
+    p, q = msg.pose.position, msg.pose.orientation
+    return policy_state([p.x, p.y, p.z], [q.x, q.y, q.z, q.w], gripper_position)

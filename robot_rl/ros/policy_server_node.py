@@ -29,11 +29,11 @@ from std_msgs.msg import Float32, String
 
 from robot_rl.models.weights import WeightsError, WeightsInfo, latest_weights
 from robot_rl.perception import CameraFrame, FrameBuffers, ImageFormatError, ObservationAssembler, StateHistory
-from robot_rl.policy import STATE_DIM, FrameSetTrigger, LatencyStats, policy_state
+from robot_rl.policy import STATE_DIM, FrameSetTrigger, LatencyStats
 from robot_rl.policy.runner import DeviceError, PolicyRunner
 from robot_rl.ros import qos
 from robot_rl.ros.diagnostics import ERROR, OK, WARN
-from robot_rl.ros.messages import image_array, stamp_s, to_stamp
+from robot_rl.ros.messages import image_array, joint_position, pose_state, stamp_s, to_stamp
 from robot_rl.ros.node_base import RobotRLLifecycleNode, run_node
 
 STATS_PERIOD_S = 1.0
@@ -149,8 +149,9 @@ class PolicyServerNode(RobotRLLifecycleNode):
 
     def on_joint_state(self, msg: JointState) -> None:
         name = self.settings.robot.gripper_joint
-        if name in msg.name and len(msg.position) == len(msg.name):
-            self.gripper_position = float(msg.position[list(msg.name).index(name)])
+        position = joint_position(msg, name)
+        if position is not None:
+            self.gripper_position = position
         else:
             self.get_logger().warning(f"robot/state has no position for robot.gripper_joint={name!r}",
                                    throttle_duration_sec=10.0)
@@ -158,10 +159,8 @@ class PolicyServerNode(RobotRLLifecycleNode):
     def on_ee_pose(self, msg: PoseStamped) -> None:
         if self.gripper_position is None:
             return  # no state without the gripper; the tick reports robot_state as stale
-        p, q = msg.pose.position, msg.pose.orientation
         try:
-            self.states.put(stamp_s(msg.header.stamp),
-                            policy_state([p.x, p.y, p.z], [q.x, q.y, q.z, q.w], self.gripper_position))
+            self.states.put(stamp_s(msg.header.stamp), pose_state(msg, self.gripper_position))
         except ValueError as err:
             self.get_logger().error(f"robot state rejected: {err}", throttle_duration_sec=5.0)
 

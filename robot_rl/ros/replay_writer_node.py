@@ -25,12 +25,12 @@ from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Bool, Float32, String
 
 from robot_rl.perception import CameraFrame, FrameBuffers, ObservationAssembler, StateHistory
-from robot_rl.policy.state import STATE_DIM, policy_state
+from robot_rl.policy.state import STATE_DIM
 from robot_rl.replay import EpisodeWriter, GroupInfo, ReplayError
 from robot_rl.replay.recorder import ACTION_NAMES, StepRecorder
 from robot_rl.ros import qos
 from robot_rl.ros.diagnostics import ERROR, OK, WARN
-from robot_rl.ros.messages import image_array, stamp_s
+from robot_rl.ros.messages import image_array, joint_position, pose_state, stamp_s
 from robot_rl.ros.node_base import RobotRLNode, run_node
 
 
@@ -84,17 +84,15 @@ class ReplayWriterNode(RobotRLNode):
             self.get_logger().error(f"camera {camera}: {err}", throttle_duration_sec=5.0)
 
     def on_joint_state(self, msg: JointState) -> None:
-        name = self.settings.robot.gripper_joint
-        if name in msg.name and len(msg.position) == len(msg.name):
-            self.gripper_position = float(msg.position[list(msg.name).index(name)])
+        position = joint_position(msg, self.settings.robot.gripper_joint)
+        if position is not None:
+            self.gripper_position = position
 
     def on_ee_pose(self, msg: PoseStamped) -> None:
         if self.gripper_position is None:
             return  # no state without the gripper; ticks count as late until it arrives
-        p, q = msg.pose.position, msg.pose.orientation
         try:
-            self.states.put(stamp_s(msg.header.stamp),
-                            policy_state([p.x, p.y, p.z], [q.x, q.y, q.z, q.w], self.gripper_position))
+            self.states.put(stamp_s(msg.header.stamp), pose_state(msg, self.gripper_position))
         except ValueError as err:
             self.get_logger().error(f"robot state rejected: {err}", throttle_duration_sec=5.0)
 

@@ -18,32 +18,20 @@ is in ``robot_rl.reward.stream``.
 from __future__ import annotations
 
 import time
-from typing import Any
 
-import numpy as np
 from geometry_msgs.msg import PoseStamped
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Bool, Float32, String
 
 from robot_rl.perception import CameraFrame, FrameBuffers, ObservationAssembler, StateHistory
 from robot_rl.config import ConfigError
-from robot_rl.policy.state import STATE_DIM, policy_state
+from robot_rl.policy.state import STATE_DIM
 from robot_rl.reward.interface import Observation, RewardError
 from robot_rl.reward.stream import RewardStream, make_reward_model
 from robot_rl.ros import qos
 from robot_rl.ros.diagnostics import ERROR, OK, WARN
+from robot_rl.ros.messages import image_array, joint_position, pose_state, stamp_s
 from robot_rl.ros.node_base import RobotRLNode, run_node
-
-
-def _stamp_s(stamp: Any) -> float:
-    return float(stamp.sec) + float(stamp.nanosec) * 1e-9
-
-
-def _rgb(msg: Image) -> np.ndarray:
-    if msg.encoding != "rgb8":
-        raise ValueError(f"image encoding {msg.encoding!r}: the reward node needs rgb8")
-    rows = np.frombuffer(msg.data, dtype=np.uint8).reshape(msg.height, msg.step)
-    return rows[:, : msg.width * 3].reshape(msg.height, msg.width, 3)
 
 
 class RewardNode(RobotRLNode):
@@ -88,21 +76,20 @@ class RewardNode(RobotRLNode):
 
     def on_image(self, camera: str, msg: Image) -> None:
         try:
-            self.frames.put(CameraFrame(camera, _rgb(msg), _stamp_s(msg.header.stamp), self.now_s()))
+            self.frames.put(CameraFrame(camera, image_array(msg), stamp_s(msg.header.stamp), self.now_s()))
         except ValueError as err:
             self.get_logger().error(f"camera {camera}: {err}", throttle_duration_sec=5.0)
 
     def on_joint_state(self, msg: JointState) -> None:
-        name = self.settings.robot.gripper_joint
-        if name in msg.name and len(msg.position) == len(msg.name):
-            self.gripper = float(msg.position[list(msg.name).index(name)])
+        position = joint_position(msg, self.settings.robot.gripper_joint)
+        if position is not None:
+            self.gripper = position
 
     def on_ee_pose(self, msg: PoseStamped) -> None:
         if self.gripper is None:
             return
-        p, q = msg.pose.position, msg.pose.orientation
         try:
-            self.states.put(_stamp_s(msg.header.stamp), policy_state([p.x, p.y, p.z], [q.x, q.y, q.z, q.w], self.gripper))
+            self.states.put(stamp_s(msg.header.stamp), pose_state(msg, self.gripper))
         except ValueError as err:
             self.get_logger().error(f"robot state rejected: {err}", throttle_duration_sec=5.0)
 
