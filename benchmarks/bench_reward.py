@@ -92,7 +92,7 @@ def main() -> None:
     backward = screen_episodes(critic, [e.reversed() for e in successes])
     failed = screen_episodes(critic, [e for e in held if not e.success])
     done_probs = np.concatenate([critic.done_probabilities(e.images, e.goal) for e in held])
-    done_p, done_r = precision_recall(done_probs, labels, critic.done_threshold)
+    done_p, done_r = precision_recall(done_probs, labels, critic.threshold)
     obs_one = {c: held[0].images[c][:1] for c in classifier.cameras}
     start = time.perf_counter()
     for _ in range(20):

@@ -5,8 +5,7 @@
     robot-rl replay export runs/sim/replay.zarr out_bag --format rosbag2 [--group G] [--episodes 0-9]
     robot-rl replay import bag_folder runs/sim/replay.zarr --group session1 [--task T --goal G]
 
-``register`` adds the command to the top-level parser; ``main`` runs it standalone
-(``python -m robot_rl.replay.cli``). User mistakes print ``error: ...`` and exit 2; a store that
+``register`` adds the command to the top-level ``robot-rl`` parser. User mistakes print ``error: ...`` and exit 2; a store that
 fails verification exits 1.
 """
 from __future__ import annotations
@@ -215,15 +214,3 @@ def cmd_import(args: argparse.Namespace) -> int:
                            gripper_joint=s.robot.gripper_joint)
     print(f"imported {count} episodes from {args.bag} into {args.store}::{args.group}")
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="robot-rl")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    code: int = args.func(args)
-    return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

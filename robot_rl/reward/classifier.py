@@ -21,6 +21,7 @@ import torch.nn.functional as F
 
 from robot_rl.config.schema import RewardConfig
 from robot_rl.reward.common import (
+    TrainedRewardModel,
     Calibration,
     augment,
     batched,
@@ -31,23 +32,19 @@ from robot_rl.reward.common import (
 )
 from robot_rl.reward.data import Episode, require_labels
 from robot_rl.reward.files import load_model
-from robot_rl.reward.interface import NoPositivesError, Observation, RewardModel, check_images, single
+from robot_rl.reward.interface import NoPositivesError, Observation, check_images, single
 from robot_rl.reward.networks import SuccessNet, default_architecture
 
 
-class SuccessClassifier(RewardModel):
+class SuccessClassifier(TrainedRewardModel):
     """A trained ``SuccessNet`` with its calibrated threshold."""
 
     kind = "classifier"
 
+    net: SuccessNet
+
     def __init__(self, net: SuccessNet, meta: dict[str, Any], device: str = "cpu") -> None:
-        self.device = pick_device(device)
-        self.net = net.to(self.device).eval()
-        self.meta = meta
-        self.version = str(meta.get("version", ""))
-        self.cameras: list[str] = list(net.arch["cameras"])
-        self.image_size = int(net.arch["image_size"])
-        self.threshold = float(meta.get("calibration", {}).get("threshold", 0.5))
+        super().__init__(net, net.arch, meta, device)
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu") -> SuccessClassifier:

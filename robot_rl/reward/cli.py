@@ -116,15 +116,3 @@ def cmd_screen(args: argparse.Namespace) -> int:
         print(f"{s.group:<12} {s.episode:>7} {s.steps:>5} {str(s.success):>7} {s.voc:>6.3f} "
               f"{s.negative_delta_rate:>9.3f}")
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="robot-rl")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    code: int = args.func(args)
-    return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

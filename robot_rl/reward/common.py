@@ -3,18 +3,33 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import torch
 
 from robot_rl.learn.augment import random_shift
+from robot_rl.reward.interface import RewardModel
 
 
 def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(name)
+
+
+class TrainedRewardModel(RewardModel):
+    """A reward network loaded from its model file: the device, metadata and camera layout every kind shares."""
+
+    def __init__(self, net: torch.nn.Module, arch: Mapping[str, Any], meta: dict[str, Any], device: str) -> None:
+        self.device = pick_device(device)
+        self.net = net.to(self.device).eval()
+        self.meta = meta
+        self.version = str(meta.get("version", ""))
+        self.cameras: list[str] = list(arch["cameras"])
+        self.image_size = int(arch["image_size"])
+        self.threshold = float(meta.get("calibration", {}).get("threshold", 0.5))
 
 
 def augment(images: torch.Tensor, pad: int, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -28,11 +28,11 @@ import torch
 import torch.nn.functional as F
 
 from robot_rl.config.schema import RewardConfig
-from robot_rl.reward.common import augment, batched, calibrate_threshold, pick_device, to_tensors
+from robot_rl.reward.common import TrainedRewardModel, augment, batched, calibrate_threshold, pick_device, to_tensors
 from robot_rl.reward.data import Episode, require_labels
 from robot_rl.reward.files import load_model
 from robot_rl.reward.goals import embed_goal, normalize_goal, remember
-from robot_rl.reward.interface import NoPositivesError, Observation, RewardModel, check_images, single
+from robot_rl.reward.interface import NoPositivesError, Observation, check_images, single
 from robot_rl.reward.networks import ProgressNet, default_architecture
 
 # Other tasks' goals: the "mismatched goal" negatives when a store holds one task only.
@@ -41,19 +41,15 @@ DISTRACTOR_GOALS = ("open the drawer", "push the button", "wipe the table", "pou
 PAIR_MIX = {"forward": 0.35, "reversed": 0.2, "stalled": 0.1, "failed": 0.15, "mismatched": 0.2}
 
 
-class ProgressCritic(RewardModel):
+class ProgressCritic(TrainedRewardModel):
     """A trained ``ProgressNet``: progress deltas, episode values and a calibrated done head."""
 
     kind = "progress"
 
+    net: ProgressNet
+
     def __init__(self, net: ProgressNet, meta: dict[str, Any], device: str = "cpu") -> None:
-        self.device = pick_device(device)
-        self.net = net.to(self.device).eval()
-        self.meta = meta
-        self.version = str(meta.get("version", ""))
-        self.cameras: list[str] = list(net.arch["cameras"])
-        self.image_size = int(net.arch["image_size"])
-        self.done_threshold = float(meta.get("calibration", {}).get("threshold", 0.5))
+        super().__init__(net, net.arch, meta, device)
         for text, vector in meta.get("goals", {}).items():
             remember(text, vector)
 
@@ -107,7 +103,7 @@ class ProgressCritic(RewardModel):
         return float(self.delta_from_features(feat_a, feat_b, goal)[0])
 
     def done(self, obs: Observation, goal: str) -> bool:
-        return self.score(obs, goal) >= self.done_threshold
+        return self.score(obs, goal) >= self.threshold
 
 
 def _tau(episode: Episode) -> npt.NDArray[np.float32]:

@@ -70,7 +70,7 @@ class RewardStream:
             embed_goal(self.goal)  # fail now (empty goal) and embed once, not on the first tick
         self.image_size = int(getattr(model, "image_size", 0))
         self.cameras = list(getattr(model, "cameras", []))
-        self.threshold = float(getattr(model, "threshold", getattr(model, "done_threshold", cfg.success_threshold)))
+        self.threshold = float(getattr(model, "threshold", cfg.success_threshold))
         self.reset()
 
     def reset(self) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from robot_rl.policy.state import STATE_DIM, policy_state
 from robot_rl.replay import EpisodeWriter, GroupInfo, Source, Step
-from robot_rl.replay.cli import main
+from robot_rl.cli import main
 from robot_rl.replay.follower import SourceSpec, StoreFollower
 from robot_rl.replay.recorder import ACTION_NAMES
 

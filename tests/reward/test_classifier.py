@@ -90,6 +90,6 @@ def test_replay_without_positive_labels_says_what_to_record(tmp_path: Path) -> N
             writer.end_episode(truncated=True)
     with pytest.raises(NoPositivesError, match="record episodes that end in success"):
         train_classifier_from_store(store, tmp_path / "models", recorded.reward_config(), log=lambda _: None)
-    from robot_rl.reward.cli import main
+    from robot_rl.cli import main
 
     assert main(["reward", "train-classifier", store, "--out", str(tmp_path / "m")]) == 2

@@ -10,7 +10,7 @@ import pytest
 
 from robot_rl.replay import ReplayError, ReplaySampler
 from robot_rl.replay.relabel import RelabeledSampler, read_relabel, relabel_versions
-from robot_rl.reward.cli import main
+from robot_rl.cli import main
 from robot_rl.reward.train import load_reward_model
 from tests.reward import recorded
 
