@@ -175,13 +175,7 @@ def run_intrinsics(args: argparse.Namespace) -> int:
         f"camera_info for camera '{args.camera}' (camera_calibration_parsers format)\n"
         f"robot-rl calibrate intrinsics: {len(report.accepted)} views of a {spec.describe()} from {folder}\n"
         f"RMS reprojection error {report.rms_px:.3f} px"))
-    print(report.format())
-    print(f"wrote {path}")
-    if not args.no_plot:
-        from robot_rl.calibration import plots  # matplotlib only when a plot is drawn
-
-        print(f"wrote {plots.plot_intrinsics(report, path.with_name(f'{args.camera}_intrinsics.png'))}")
-    return 0
+    return _print_report(report, path, None if args.no_plot else path.with_name(f"{args.camera}_intrinsics.png"))
 
 
 def _pose(entry: Any, what: str, source: Path) -> Matrix:
@@ -257,12 +251,22 @@ def run_handeye(args: argparse.Namespace) -> int:
         f"hand-eye calibration of camera '{args.camera}' ({args.kind}), easy_handeye2 layout\n"
         f"robot-rl calibrate handeye: {len(samples)} samples from {folder}, method {report.chosen.method}\n"
         f"residual rms {report.chosen.rms_mm:.2f} mm, {report.chosen.rms_deg:.3f} deg"))
+    return _print_report(report, path,
+                         None if args.no_plot else path.with_name(f"handeye_{args.camera}_residuals.png"))
+
+
+def _print_report(report: intrinsics.IntrinsicsReport | handeye.HandEyeReport, path: Path,
+                  plot_path: Path | None) -> int:
+    """Print a calibration's report and where it was written; draw its residual plot unless disabled."""
     print(report.format())
     print(f"wrote {path}")
-    if not args.no_plot:
-        from robot_rl.calibration import plots
+    if plot_path is not None:
+        from robot_rl.calibration import plots  # matplotlib only when a plot is drawn
 
-        print(f"wrote {plots.plot_handeye(report, path.with_name(f'handeye_{args.camera}_residuals.png'))}")
+        if isinstance(report, intrinsics.IntrinsicsReport):
+            print(f"wrote {plots.plot_intrinsics(report, plot_path)}")
+        else:
+            print(f"wrote {plots.plot_handeye(report, plot_path)}")
     return 0
 
 
