@@ -6,8 +6,9 @@ observation is assembled exactly as the policy server does (``perception.Observa
 newest frame per camera, state nearest the frames' capture time, stale inputs rejected), so the
 store holds what the policy saw.
 
-Episode statuses: ``running`` opens an episode; ``success``/``failure`` commit it as terminated,
-``timeout`` as truncated; ``resetting`` or ``idle`` without an end aborts it (nothing is stored).
+Episode statuses: ``running`` opens an episode; ``success``/``failure`` commit it as terminated
+(``success`` with reward 1.0 on its last step, whoever ended it), ``timeout`` as truncated;
+``resetting`` or ``idle`` without an end aborts it (nothing is stored).
 
 Per-episode metadata: ``set_context`` keeps the newest value of facts no step holds (the simulator's
 cube position); the values current at an episode's first step are committed with the episode
@@ -31,6 +32,7 @@ from robot_rl.replay.writer import EpisodeWriter, Step
 
 STATUSES = ("idle", "running", "success", "failure", "timeout", "resetting")
 ACTION_NAMES = ["vx", "vy", "vz", "wx", "wy", "wz", "gripper"]
+SUCCESS_REWARD = 1.0  # the sparse success reward the last step of an episode ended as ``success`` carries
 
 
 @dataclass
@@ -111,10 +113,13 @@ class StepRecorder:
         if status in ("success", "failure", "timeout"):
             if self._demo_episode:
                 self.writer.set_episode_source(Source.DEMO)
-            if self._reward != 0.0 and self.writer.episode_length > 0:
-                # the reward that followed the last step arrived after it was recorded (the end raced it)
-                self.writer.amend_last_reward(self._reward)
-                self._reward = 0.0
+            last = SUCCESS_REWARD if status == "success" else self._reward
+            if last != 0.0 and self.writer.episode_length > 0:
+                # success: reward training reads an episode's outcome from its last step, and an operator's
+                # mark_success comes with no reward of its own; otherwise a reward that arrived after the
+                # last step was recorded (the end raced it)
+                self.writer.amend_last_reward(last)
+            self._reward = 0.0
             meta = dict(self._episode_meta, outcome=status, demo=self._demo_episode or self.demo)
             index = self.writer.end_episode(terminated=status != "timeout", truncated=status == "timeout",
                                             metadata=meta)
