@@ -31,9 +31,13 @@ def test_recovers_transform_from_noisy_pairs(kind: str, method: str) -> None:
 @pytest.mark.parametrize("kind", ["eye_in_hand", "eye_on_base"])
 @pytest.mark.parametrize("method", METHODS)
 def test_numpy_solvers_match_opencv(kind: str, method: str) -> None:
-    data, _ = samples(kind)
-    mm, deg = transform_difference(solve(data, kind, method, "numpy").transform, solve(data, kind, method, "opencv").transform)
-    assert mm < 1e-3 and deg < 0.05
+    # Exact pairs: both implementations of a method must find the same transform. (On noisy pairs the
+    # linear methods weigh the eye-on-base equations differently: OpenCV's Andreff lands ~3 mm from the
+    # truth where ours stays within the 2 mm checked above.)
+    exact, _ = samples(kind, robot_noise=(0.0, 0.0), board_noise=(0.0, 0.0))
+    mm, deg = transform_difference(solve(exact, kind, method, "numpy").transform,
+                                   solve(exact, kind, method, "opencv").transform)
+    assert mm * 1000 < 0.01 and deg < 0.001, f"{kind}/{method}: {mm * 1000:.4f} mm, {deg:.5f} deg"
 
 
 @pytest.mark.parametrize("kind", ["eye_in_hand", "eye_on_base"])
