@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from collections.abc import Mapping
 from typing import Any
 
@@ -116,18 +117,13 @@ class RelabeledSampler(ReplaySampler):
         self.uncovered_steps = 0
         super().__init__(*args, **kwargs)
 
-    def _add(self, chunk: EpisodeChunk) -> int:
-        follower = next((f for f in self._followers
-                         if chunk.group in f.groups and f.groups[chunk.group].steps_read == chunk.stop), None)
-        if follower is not None:
-            location = follower.spec.location
-            if self.reward_version in relabel_versions(location, chunk.group):
-                rewards = read_relabel(location, chunk.group, self.reward_version)
-                covered = max(0, min(len(rewards), chunk.stop) - chunk.start)
-                reward = chunk.data["data/reward"].astype(np.float32).copy()
-                reward[:covered] = rewards[chunk.start:chunk.start + covered]
-                chunk.data["data/reward"] = reward
-                self.uncovered_steps += (chunk.stop - chunk.start) - covered
-            else:
-                self.uncovered_steps += chunk.stop - chunk.start
-        return super()._add(chunk)
+    def prepare_chunk(self, chunk: EpisodeChunk, location: str) -> EpisodeChunk:
+        if self.reward_version not in relabel_versions(location, chunk.group):
+            self.uncovered_steps += chunk.stop - chunk.start
+            return chunk
+        rewards = read_relabel(location, chunk.group, self.reward_version)
+        covered = max(0, min(len(rewards), chunk.stop) - chunk.start)
+        reward = chunk.data["data/reward"].astype(np.float32).copy()
+        reward[:covered] = rewards[chunk.start:chunk.start + covered]
+        self.uncovered_steps += (chunk.stop - chunk.start) - covered
+        return replace(chunk, data={**chunk.data, "data/reward": reward})

@@ -128,8 +128,13 @@ class ReplaySampler:
                 self._check(group.info, f"{group.location}::{group.name}")
             for chunk in follower.poll():
                 self._check(follower.groups[chunk.group].info, f"{follower.spec.location}::{chunk.group}")
-                added += self._add(chunk)
+                added += self._add(self.prepare_chunk(chunk, follower.spec.location))
         return added
+
+    def prepare_chunk(self, chunk: EpisodeChunk, location: str) -> EpisodeChunk:
+        """Hook for subclasses: change newly committed steps of ``location::chunk.group`` before they are
+        cached (``RelabeledSampler`` swaps in relabelled rewards). Keep every key and its length."""
+        return chunk
 
     def _check(self, info: GroupInfo, where: str) -> None:
         if self.info is None:

@@ -2,6 +2,7 @@
 weights hold, and refresh() picks up episodes committed while it runs."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -131,3 +132,22 @@ def test_sampling_an_empty_store_says_what_to_do(tmp_path: Path) -> None:
     EpisodeWriter(path, "robot0", small_info()).close()
     with pytest.raises(ValueError, match="no sampleable transitions yet"):
         ReplaySampler(str(path)).sample(8)
+
+
+def test_prepare_chunk_hook_sees_each_new_chunk_with_its_store(tmp_path: Path) -> None:
+    class Doubled(ReplaySampler):
+        seen: list[tuple[str, int, int]] = []
+
+        def prepare_chunk(self, chunk, location):  # type: ignore[no-untyped-def]
+            self.seen.append((location, chunk.start, chunk.stop))
+            return replace(chunk, data={**chunk.data, "data/reward": 2 * chunk.data["data/reward"]})
+
+    path = tmp_path / "replay.zarr"
+    with EpisodeWriter(path, "robot0", small_info()) as writer:
+        _write_rewards(writer, [0.0, 0.5, 1.0], terminated=True)
+        sampler = Doubled(str(path))
+        _write_rewards(writer, [0.25, 0.25], terminated=True)
+    sampler.refresh()
+    assert [(start, stop) for _, start, stop in sampler.seen] == [(0, 3), (3, 5)]
+    assert all(location == str(path) for location, _, _ in sampler.seen)
+    np.testing.assert_allclose(sampler.batch_at(np.arange(5)).reward, [0.0, 1.0, 2.0, 0.5, 0.5])
