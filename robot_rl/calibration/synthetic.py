@@ -27,19 +27,9 @@ def _rays(intrinsics: CameraIntrinsics, supersample: int) -> NDArray[np.float64]
         u, v = np.meshgrid((np.arange(w) + 0.5) / supersample - 0.5, (np.arange(h) + 0.5) / supersample - 0.5)
         pts = np.stack([u, v], axis=-1).reshape(-1, 1, 2)
         criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 40, 1e-10)
-        norm = _undistort_points(pts, intrinsics, criteria)
+        norm = cv2.undistortPointsIter(pts, intrinsics.camera_matrix, intrinsics.dist_coeffs, None, None, criteria)
         _RAYS[key] = np.asarray(norm, dtype=np.float64).reshape(h, w, 2)
     return _RAYS[key]
-
-
-def _undistort_points(pts: NDArray[np.float64], intrinsics: CameraIntrinsics,
-                      criteria: tuple[int, int, float]) -> NDArray[np.float64]:
-    # OpenCV 4 takes termination criteria in undistortPointsIter; OpenCV 5 folded it into undistortPoints.
-    if hasattr(cv2, "undistortPointsIter"):
-        return np.asarray(cv2.undistortPointsIter(pts, intrinsics.camera_matrix, intrinsics.dist_coeffs,
-                                                  None, None, criteria))
-    return np.asarray(cv2.undistortPoints(pts, intrinsics.camera_matrix, intrinsics.dist_coeffs, R=None, P=None,
-                                          criteria=criteria))
 
 
 def render_view(spec: BoardSpec, intrinsics: CameraIntrinsics, t_cam_board: Matrix, *, noise_std: float = 2.0,
