@@ -27,7 +27,9 @@ def _rays(intrinsics: CameraIntrinsics, supersample: int) -> NDArray[np.float64]
         u, v = np.meshgrid((np.arange(w) + 0.5) / supersample - 0.5, (np.arange(h) + 0.5) / supersample - 0.5)
         pts = np.stack([u, v], axis=-1).reshape(-1, 1, 2)
         criteria = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 40, 1e-10)
-        norm = cv2.undistortPointsIter(pts, intrinsics.camera_matrix, intrinsics.dist_coeffs, None, None, criteria)
+        identity = np.eye(3)  # no rectification, normalised coordinates out
+        norm = cv2.undistortPointsIter(pts, intrinsics.camera_matrix, intrinsics.dist_coeffs, identity, identity,
+                                       criteria)
         _RAYS[key] = np.asarray(norm, dtype=np.float64).reshape(h, w, 2)
     return _RAYS[key]
 
