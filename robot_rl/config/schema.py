@@ -314,6 +314,9 @@ class ReplayConfig:
     goal: str = "pick up the cube"  # language goal recorded in the store
 
 
+SESSION_MODES = ("demo", "replay", "return_explore", "guided")
+
+
 @dataclass
 class TeleopConfig:
     device: str = "keyboard"  # keyboard | spacemouse | gamepad | scripted
@@ -348,11 +351,21 @@ class TeleopConfig:
     scripted_progress_m: float = 0.01  # ...least progress (m towards the next waypoint) over the patience window
     scripted_drift_m: float = 0.05  # ...falling this far behind the best progress of the episode = failing
     # scripted_mode=guard: takes over while policy_action[:3] . direction < threshold
-    scripted_twist: list[float] = field(default_factory=lambda: [0.5, 0.0, 0.0, 0.0, 0.0, 0.0])  # its command
+    scripted_twist: list[float] = field(default_factory=lambda: [0.05, 0.0, 0.0, 0.0, 0.0, 0.0])  # its command, m/s rad/s
     scripted_direction: list[float] = field(default_factory=lambda: [1.0, 0.0, 0.0])  # the good direction
     scripted_target: list[float] = field(default_factory=list)  # or a point to drive the end effector to
     scripted_threshold: float = 0.0  # least progress along the direction the policy must make
     scripted_disconnect_after_s: float = 0.0  # simulate an unplug this long after its first takeover (0 = never)
+    # The session's place in VLAC's graded protocol (robot_rl.teleop.protocol): demo (the operator drives
+    # every episode, recorded as source=demo), replay (a recorded episode's executed actions are replayed
+    # open loop and recorded as source=replay), return_explore (each episode starts from step
+    # return_step of a recorded episode, then the policy explores under guidance) or guided (the policy
+    # acts, the operator corrects it: HIL-SERL's online phase).
+    mode: str = "guided"
+    source_path: str = ""  # mode=replay|return_explore: the replay store holding the recorded episode
+    source_group: str = ""  # ...its group ("" = the store's only group)
+    source_episode: int = -1  # ...the episode's index in that group (-1 = the last committed one)
+    return_step: int = 0  # mode=return_explore: start from the state before this step of the episode
 
     def __post_init__(self) -> None:
         _require(self.device in ("keyboard", "spacemouse", "gamepad", "scripted"),
@@ -376,6 +389,12 @@ class TeleopConfig:
         _require(len(self.scripted_twist) == 6 and len(self.scripted_direction) == 3
                  and len(self.scripted_target) in (0, 3),
                  "teleop.scripted_twist needs 6 values, scripted_direction 3, scripted_target 3 or none")
+        _require(self.mode in SESSION_MODES,
+                 f"teleop.mode={self.mode!r}: use one of {', '.join(SESSION_MODES)}")
+        _require(self.mode not in ("replay", "return_explore") or bool(self.source_path),
+                 f"teleop.mode={self.mode} replays a recorded episode: set teleop.source_path=<replay store> "
+                 "(and teleop.source_episode=<index>, default the last one)")
+        _require(self.return_step >= 0, f"teleop.return_step={self.return_step}: use a step index >= 0")
 
 
 @dataclass

@@ -45,12 +45,15 @@ class StepRecorder:
     """Holds the newest action-side inputs, assembles steps on ``tick`` and drives the writer."""
 
     def __init__(self, writer: EpisodeWriter, assembler: ObservationAssembler, action_scale: Sequence[float],
-                 max_action_age_s: float, demo: bool = False) -> None:
+                 max_action_age_s: float, demo: bool = False, source: Source = Source.POLICY,
+                 metadata: dict[str, Any] | None = None) -> None:
         self.writer = writer
         self.assembler = assembler
         self.action_scale = np.asarray(action_scale, dtype=np.float32)
         self.max_action_age_s = max_action_age_s
         self.demo = demo  # whole episodes demonstrated by the operator: source DEMO instead of HUMAN
+        self.source = source  # steps the operator did not drive (REPLAY in a replay session)
+        self.metadata = dict(metadata or {})  # added to every episode's (the session's mode and source)
         self.status = "idle"
         self.counts: Counter[str] = Counter()
         self._command: _Stamped | None = None
@@ -120,7 +123,7 @@ class StepRecorder:
                 # last step was recorded (the end raced it)
                 self.writer.amend_last_reward(last)
             self._reward = 0.0
-            meta = dict(self._episode_meta, outcome=status, demo=self._demo_episode or self.demo)
+            meta = dict(self.metadata, **self._episode_meta, outcome=status, demo=self._demo_episode or self.demo)
             index = self.writer.end_episode(terminated=status != "timeout", truncated=status == "timeout",
                                             metadata=meta)
             if index >= 0:
@@ -146,7 +149,7 @@ class StepRecorder:
         human = self._intervening and self._human is not None and now - self._human.time_s <= self.max_action_age_s
         policy_fresh = self._policy is not None and now - self._policy.time_s <= self.max_action_age_s
         source = (Source.DEMO if self.demo or self._demo_episode
-                  else Source.HUMAN if self._intervening else Source.POLICY)
+                  else Source.HUMAN if self._intervening else self.source)
         frames = observation.frames.values()  # type: ignore[union-attr]
         step = Step(
             images=observation.images,  # type: ignore[union-attr]

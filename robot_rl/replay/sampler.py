@@ -30,7 +30,7 @@ import numpy as np
 from robot_rl.replay.follower import EpisodeChunk, SourceSpec, StoreFollower, check_compatible
 from robot_rl.replay.schema import GroupInfo, Source
 
-DEFAULT_WEIGHTS = {"policy+human+demo": 1.0}
+DEFAULT_WEIGHTS = {"policy+human+demo+replay": 1.0}
 
 
 class Batch(NamedTuple):

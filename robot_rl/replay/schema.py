@@ -10,7 +10,7 @@ replay.zarr/                          root attrs: {"robot_rl_replay": {"schema_v
     data/human_action     float32 (N, A)          the operator's action; NaN where there was none
     data/reward           float32 (N,)
     data/intervention     bool    (N,)            the human overrode the policy at this step
-    data/source           uint8   (N,)            Source: 0 policy, 1 human, 2 demo, 3 reset
+    data/source           uint8   (N,)            Source: 0 policy, 1 human, 2 demo, 3 reset, 4 replay
     data/terminated       bool    (N,)            only ever set on an episode's last step
     data/truncated        bool    (N,)            only ever set on an episode's last step
     data/capture_time     float64 (N,)            s since epoch when the observation was taken
@@ -81,6 +81,7 @@ class Source(enum.IntEnum):
     HUMAN = 1  # the operator intervened during an online episode
     DEMO = 2  # a whole episode demonstrated by the operator
     RESET = 3  # the arm moved back between episodes; never sampled unless asked for
+    REPLAY = 4  # a recorded episode's actions replayed open loop (VLAC's offline demonstration replay)
 
     @classmethod
     def parse(cls, name: str) -> Source:

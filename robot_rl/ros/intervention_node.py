@@ -14,7 +14,17 @@
 | episode/start, mark_success, mark_failure, reset (client) | Trigger | | operator buttons |
 
 The policy's action is forwarded the moment it arrives (its stamp kept); the human's command and holds
-are published by the control-rate timer. All decisions are in ``robot_rl.teleop.Arbiter``.
+are published by the control-rate timer. All decisions are in ``robot_rl.teleop.Arbiter``, which works
+in action units ([-1, 1]): the policy's proposal (m/s, rad/s) is divided by ``policy.max_linear_speed``
+and ``policy.max_angular_speed``, and every command this node publishes is multiplied back, so the
+human's and the policy's twists share units on every topic and in the replay.
+
+``teleop.mode`` (``robot_rl.teleop.protocol``): ``demo`` executes only the operator's commands and
+announces every episode as a demonstration on teleop/demo; ``replay`` executes a recorded episode's
+actions one per tick in place of the policy (the operator may take over), then asks for
+episode/mark_failure if success has not ended the episode within REPLAY_SETTLE_S; ``return_explore``
+and ``guided`` let the policy act under correction (the simulator starts return_explore episodes from
+the recorded state: ``sim_robot``).
 """
 from __future__ import annotations
 
@@ -34,10 +44,12 @@ from robot_rl.ros.diagnostics import ERROR, OK
 from robot_rl.ros.node_base import RobotRLLifecycleNode, run_node
 from robot_rl.teleop import Action, Arbiter, DeviceError, InputProcessor, TeleopDevice, TickResult
 from robot_rl.teleop import make_device, make_input_processor
+from robot_rl.teleop.protocol import ActionReplay, ProtocolError, SessionMode, load_source_episode, parse_mode
 
 EPISODE_SERVICES = {Action.START: "episode/start", Action.SUCCESS: "episode/mark_success",
                     Action.FAILURE: "episode/mark_failure", Action.RESET: "episode/reset"}
 SERVICE_WAIT_S = 3.0  # an operator request waits this long for its episode service to appear
+REPLAY_SETTLE_S = 1.0  # after a replay's last action, success has this long to end the episode
 
 
 def twist_vector(msg: TwistStamped) -> np.ndarray:
@@ -65,13 +77,27 @@ class InterventionNode(RobotRLLifecycleNode):
         self.demonstrating: bool | None = None  # last value published on teleop/demo
         self.status_key: tuple[bool, str] | None = None
         self.pending_calls: list[tuple[Action, float]] = []  # operator requests waiting for their service
+        self.mode = SessionMode.GUIDED
+        self.replay: ActionReplay | None = None  # mode=replay: the recorded actions
+        self.replay_ended_ticks = 0  # ticks since the replay's last action, in a running episode
+        self.status = ""
 
     def on_configure(self, state: State) -> TransitionCallbackReturn:
-        teleop, frame = self.settings.teleop, self.settings.robot.base_frame
+        teleop, frame, policy = self.settings.teleop, self.settings.robot.base_frame, self.settings.policy
         self.frame_id = frame
-        device = make_device(teleop, self.settings.robot.control_hz, self.settings.policy.max_linear_speed)
+        self.scale = np.array([policy.max_linear_speed] * 3 + [policy.max_angular_speed] * 3)
+        device = make_device(teleop, self.settings.robot.control_hz, policy.max_linear_speed, policy.max_angular_speed)
         try:
+            self.mode = parse_mode(teleop.mode)
+            if self.mode is SessionMode.REPLAY:
+                episode = load_source_episode(teleop.source_path, teleop.source_group, teleop.source_episode)
+                episode.check_scale([*self.scale, 1.0])
+                self.replay = ActionReplay(episode.actions)
+                self.get_logger().info(f"replaying episode {episode.index} of {episode.location}::{episode.group} "
+                                       f"({len(episode)} steps)")
             device.open()
+        except ProtocolError as err:
+            return self.refuse(f"teleop.mode={teleop.mode}: {err}")
         except (DeviceError, ValueError) as err:
             self.get_logger().error(f"teleop device: {err}")
             self.diagnostics.report(ERROR, f"teleop device: {err}", device=teleop.device)
@@ -80,7 +106,8 @@ class InterventionNode(RobotRLLifecycleNode):
         self.device, self.processor = device, make_input_processor(device, teleop)
         self.arbiter = Arbiter(takeover="hold" if device.forces_hold else teleop.takeover,
                                handback_rate=teleop.handback_rate, control_hz=self.settings.robot.control_hz,
-                               zero_timeout_s=teleop.zero_timeout_s, gated=True)
+                               zero_timeout_s=teleop.zero_timeout_s, gated=True,
+                               autonomous=self.mode is not SessionMode.DEMO)
         pub = self.create_publisher
         self.human_pub = pub(TwistStamped, "teleop/action", qos.COMMAND)
         self.human_gripper_pub = pub(Float32, "teleop/gripper", qos.COMMAND)
@@ -101,7 +128,7 @@ class InterventionNode(RobotRLLifecycleNode):
                          sub(String, "episode/status", self.on_episode_status, qos.LATCHED)]
         self.publish_intervening(False)
         self.demonstrating = None
-        self.publish_demo(bool(getattr(device, "demonstrating", False)))
+        self.publish_demo(self.device_demonstrates())
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
@@ -125,7 +152,7 @@ class InterventionNode(RobotRLLifecycleNode):
                 self.destroy_subscription(entity)
             else:
                 self.destroy_client(entity)
-        self.device = self.processor = self.arbiter = None
+        self.device = self.processor = self.arbiter = self.replay = None
         self.entities, self.intervening = [], None
         return TransitionCallbackReturn.SUCCESS
 
@@ -144,32 +171,59 @@ class InterventionNode(RobotRLLifecycleNode):
         result = self.arbiter.tick(now, self.processor.process(self.device.read(now)))
         stamp = self.get_clock().now().to_msg()
         self.publish_intervening(result.intervening)
-        self.publish_demo(bool(getattr(self.device, "demonstrating", False)))
+        self.publish_demo(self.device_demonstrates())
         if result.human_twist is not None:
-            self.human_pub.publish(twist_message(result.human_twist, stamp, self.frame_id))
+            self.human_pub.publish(twist_message(result.human_twist * self.scale, stamp, self.frame_id))
             self.human_gripper_pub.publish(Float32(data=float(result.human_gripper or 0.0)))
         if result.twist is not None:
-            self.command_pub.publish(twist_message(result.twist, stamp, self.frame_id))
+            self.command_pub.publish(twist_message(result.twist * self.scale, stamp, self.frame_id))
         if result.gripper is not None:
             self.command_gripper_pub.publish(Float32(data=float(result.gripper)))
+        if self.replay is not None and self.status == "running":
+            self.replay_tick(stamp)
         for action in result.pressed:
             self.on_operator_action(action)
         self.call_pending()
         self.report(result)
+
+    def device_demonstrates(self) -> bool:
+        """Whole episodes are demonstrations: a demo session, or a scripted operator that says so."""
+        return self.mode is SessionMode.DEMO or bool(getattr(self.device, "demonstrating", False))
+
+    def replay_tick(self, stamp: Any) -> None:
+        """mode=replay: the next recorded action stands in for the policy's; end the episode when they run out."""
+        assert self.replay is not None and self.arbiter is not None
+        if self.replay.done:
+            self.replay_ended_ticks += 1
+            if self.replay_ended_ticks == int(REPLAY_SETTLE_S * self.settings.robot.control_hz):
+                self.get_logger().info("replay finished without success: marking the episode a failure")
+                self.on_operator_action(Action.FAILURE)
+        action = self.replay.next()
+        executed = self.arbiter.on_policy_twist(action[:6].astype(np.float64))
+        gripper = self.arbiter.on_policy_gripper(float(action[6]))
+        if executed is not None:
+            self.command_pub.publish(twist_message(executed * self.scale, stamp, self.frame_id))
+        if gripper is not None:
+            self.command_gripper_pub.publish(Float32(data=gripper))
 
     def on_policy_action(self, msg: TwistStamped) -> None:
         if self.timer is None or self.arbiter is None or self.device is None:
             return  # not active: nothing is forwarded
         proposal = twist_vector(msg)
         self.device.observe(policy_twist=proposal)
-        executed = self.arbiter.on_policy_twist(proposal)
+        if self.replay is not None:
+            return  # the recorded actions drive (replay_tick)
+        executed = self.arbiter.on_policy_twist(proposal / self.scale)
         if executed is not None:
-            self.command_pub.publish(twist_message(executed, msg.header.stamp, msg.header.frame_id or self.frame_id))
+            self.command_pub.publish(twist_message(executed * self.scale, msg.header.stamp,
+                                                   msg.header.frame_id or self.frame_id))
 
     def on_policy_gripper(self, msg: Float32) -> None:
         if self.timer is None or self.arbiter is None or self.device is None:
             return
         self.device.observe(policy_gripper=float(msg.data))
+        if self.replay is not None:
+            return
         executed = self.arbiter.on_policy_gripper(float(msg.data))
         if executed is not None:
             self.command_gripper_pub.publish(Float32(data=executed))
@@ -185,6 +239,10 @@ class InterventionNode(RobotRLLifecycleNode):
             self.device.observe(cube_position=np.array([p.x, p.y, p.z]))
 
     def on_episode_status(self, msg: String) -> None:
+        if msg.data == "running" and self.status != "running" and self.replay is not None:
+            self.replay.restart()
+            self.replay_ended_ticks = 0
+        self.status = msg.data
         if self.arbiter is not None:
             self.arbiter.gated = msg.data != "running"
         if self.device is not None:
@@ -228,7 +286,7 @@ class InterventionNode(RobotRLLifecycleNode):
 
     def report(self, result: TickResult) -> None:
         assert self.arbiter is not None
-        values = dict(mode=result.mode, intervening=result.intervening, paused=result.paused,
+        values = dict(mode=result.mode, session_mode=self.mode.value, intervening=result.intervening, paused=result.paused,
                       estop=result.estop, interventions=self.arbiter.interventions,
                       device=self.settings.teleop.device, healthy=result.health.ok)
         key = (result.health.ok, result.mode)

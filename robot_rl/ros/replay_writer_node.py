@@ -14,11 +14,15 @@
 | episode/status (sub) | std_msgs/String | LATCHED | running opens, success/failure/timeout commit, resetting aborts |
 
 Store and group come from ``replay.path`` / ``replay.group``; the ``demo`` parameter marks every step
-as a demonstration. Step assembly and episode logic live in ``robot_rl.replay.recorder``; commits run
-on a background thread so compression never delays the control-rate timer.
+as a demonstration. ``teleop.mode`` tags the session's episodes: demo marks every step a
+demonstration, replay tags the steps nobody took over source=replay, and every episode's metadata
+carries ``mode`` (and ``source``: the recorded episode replay and return_explore start from).
+Step assembly and episode logic live in ``robot_rl.replay.recorder``; commits run on a background
+thread so compression never delays the control-rate timer.
 """
 from __future__ import annotations
 
+from typing import Any
 
 from geometry_msgs.msg import PoseStamped, TwistStamped
 from sensor_msgs.msg import Image, JointState
@@ -32,13 +36,19 @@ from robot_rl.ros import qos
 from robot_rl.ros.diagnostics import ERROR, OK, WARN
 from robot_rl.ros.messages import image_array, joint_position, pose_state, stamp_s
 from robot_rl.ros.node_base import RobotRLNode, run_node
+from robot_rl.teleop.protocol import SessionMode, autonomous_source, parse_mode
 
 
 class ReplayWriterNode(RobotRLNode):
     def __init__(self) -> None:
         super().__init__("replay_writer", hardware_id="replay")
         s = self.settings
-        self.demo = bool(self.declare_parameter("demo", False).value)
+        mode = parse_mode(s.teleop.mode)
+        self.demo = bool(self.declare_parameter("demo", False).value) or mode is SessionMode.DEMO
+        session: dict[str, Any] = {"mode": mode.value}
+        if mode.needs_source:
+            session["source"] = {"path": s.teleop.source_path, "group": s.teleop.source_group,
+                                 "episode": s.teleop.source_episode, "step": s.teleop.return_step}
         cameras = list(s.cameras.names)
         size = s.cameras.policy_image_size
         scale = [s.policy.max_linear_speed] * 3 + [s.policy.max_angular_speed] * 3 + [1.0]
@@ -51,7 +61,8 @@ class ReplayWriterNode(RobotRLNode):
         self.frames = FrameBuffers(cameras)
         self.states = StateHistory(STATE_DIM)
         assembler = ObservationAssembler(self.frames, self.states, cameras, s.cameras.max_frame_age_s, size)
-        self.recorder = StepRecorder(self.writer, assembler, scale, s.cameras.max_frame_age_s, demo=self.demo)
+        self.recorder = StepRecorder(self.writer, assembler, scale, s.cameras.max_frame_age_s, demo=self.demo,
+                                     source=autonomous_source(mode), metadata=session)
         self.gripper_position: float | None = None
         sub = self.create_subscription
         twist = {"robot/command": "command", "policy/action": "policy", "teleop/action": "human"}

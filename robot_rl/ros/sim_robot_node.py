@@ -24,6 +24,12 @@ simulation, however fast it runs. Command age is measured on the same clock as t
 In that mode the next step also waits (at most LOCKSTEP_WAIT_S of wall time) until the safety node has
 sent the command for the previous one, so a simulation faster than the rest of the graph does not
 outrun it; a slower one simply slows the whole graph down.
+
+Session modes (``teleop.mode``): in ``replay`` every reset puts the cube where the recorded episode
+started (its seed or ``initial_cube_position``); in ``return_explore`` every reset also executes the
+episode's first ``teleop.return_step`` recorded actions inside the reset, so the next episode starts
+from that recorded state (exact for an episode recorded by this simulator in one process; an
+open-loop approximation for one recorded through the graph). See ``robot_rl.sim.modes``.
 """
 from __future__ import annotations
 
@@ -43,7 +49,10 @@ from robot_rl.ros.diagnostics import OK, WARN
 from robot_rl.ros.messages import image_msg, to_stamp
 from robot_rl.ros.node_base import RobotRLNode, run_node
 from robot_rl.sim.loop import SimRunner, SimTick
+from robot_rl.sim.modes import start_state
 from robot_rl.sim.pick_cube import PickCubeSim
+from robot_rl.sim.session import action_scale
+from robot_rl.teleop.protocol import SessionMode, SourceEpisode, load_source_episode, parse_mode
 
 LOCKSTEP_WAIT_S = 1.0  # sim.realtime=false: longest wall wait for the previous tick's robot/command
 
@@ -56,6 +65,14 @@ class SimRobotNode(RobotRLNode):
         self.base_frame = s.robot.base_frame
         self.sim = PickCubeSim(s.sim, s.robot, s.cameras.names)
         self.runner = SimRunner(self.sim, s.safety.command_timeout_s)
+        self.scale = action_scale(s.policy.max_linear_speed, s.policy.max_angular_speed)
+        self.start: SourceEpisode | None = None  # replay / return_explore: the recorded episode resets go to
+        self.start_step = s.teleop.return_step if parse_mode(s.teleop.mode) is SessionMode.RETURN_EXPLORE else 0
+        if parse_mode(s.teleop.mode).needs_source:
+            self.start = load_source_episode(s.teleop.source_path, s.teleop.source_group, s.teleop.source_episode)
+            self.start.check_scale(self.scale)
+            if self.start_step:
+                self.start.check_step(self.start_step)
 
         self.state_pub = self.create_publisher(JointState, "robot/state", qos.SENSOR)
         self.pose_pub = self.create_publisher(PoseStamped, "robot/ee_pose", qos.SENSOR)
@@ -129,6 +146,8 @@ class SimRobotNode(RobotRLNode):
     def on_reset(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         try:
             self.runner.reset()
+            if self.start is not None:
+                start_state(self.sim, self.start, self.scale, self.start_step)
         except RobotMovingError as err:
             self.get_logger().warning(f"reset refused: {err}")
             response.success, response.message = False, f"reset refused: {err}"

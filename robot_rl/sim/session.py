@@ -31,6 +31,7 @@ Images = Mapping[str, npt.NDArray[np.uint8]]
 # images ({} when not rendering), state -> 7 action units [vx vy vz wx wy wz gripper]
 PolicyFn = Callable[[Images, npt.NDArray[np.float32]], npt.NDArray[np.float32]]
 OperatorFn = Callable[[Mapping[str, Any], float], Any]  # a teleop Rule: returns a ScriptedCommand or None
+StartFn = Callable[[PickCubeSim], RobotObservation]  # brings the simulator to an episode's first state
 
 
 @dataclass
@@ -86,14 +87,18 @@ class SimSession:
         return {name: _fit(frames[name], self.image_size) for name in self._blank}
 
     def run_episode(self, policy: PolicyFn | None, operator: OperatorFn | None, max_steps: int,
-                    seed: int | None = None, demo: bool = False) -> EpisodeOutcome:
+                    seed: int | None = None, demo: bool = False, start: StartFn | None = None,
+                    source: Source = Source.POLICY, metadata: Mapping[str, Any] | None = None) -> EpisodeOutcome:
         """One episode from a reset (``seed`` reseeds the cube placement); recorded when a writer was given.
 
         ``policy=None`` holds still unless the operator drives; ``demo`` (or an operator that says it is
-        ``demonstrating`` this episode) records every step as source=demo.
+        ``demonstrating`` this episode) records every step as source=demo. ``start`` replaces the reset
+        (``robot_rl.sim.modes``: a recorded episode's start or one of its states); ``source`` tags the
+        steps the operator did not drive (``Source.REPLAY``: ``policy`` replays recorded actions, which
+        are then not recorded as a policy's proposal); ``metadata`` is added to the episode's.
         """
         sim = self.sim
-        observation = sim.reset(force=True, seed=seed)
+        observation = start(sim) if start is not None else sim.reset(force=True, seed=seed)
         cube = [float(v) for v in sim.cube_position()]
         if operator is not None:
             operator({"episode_status": "idle"}, 0.0)  # between episodes: the operator sees the next one start
@@ -123,10 +128,11 @@ class SimSession:
             success = sim.success()
             intervention_steps += int(human is not None)
             if self.writer is not None:
-                source = Source.DEMO if demo else (Source.HUMAN if human is not None else Source.POLICY)
+                tag = Source.DEMO if demo else (Source.HUMAN if human is not None else source)
+                proposed = policy is not None and source is not Source.REPLAY
                 self.writer.append(Step(images=images, state=state, action=executed, reward=float(success),
-                                        source=source, intervention=human is not None,
-                                        policy_action=proposal if policy is not None else None,
+                                        source=tag, intervention=human is not None,
+                                        policy_action=proposal if proposed else None,
                                         human_action=human, capture_time=sim.time - sim.control_dt,
                                         receive_time=sim.time))
             if success:
@@ -134,7 +140,7 @@ class SimSession:
         if self.writer is not None:
             self.writer.end_episode(terminated=success, truncated=not success, metadata={
                 "initial_cube_position": cube, "seed": seed, "outcome": "success" if success else "timeout",
-                "demo": demo})
+                "demo": demo, **(metadata or {})})
         self.episodes += 1
         return EpisodeOutcome(success=success, steps=steps, intervention_steps=intervention_steps, demo=demo,
                               cube_position=cube, ee_trajectory=np.array(trajectory))

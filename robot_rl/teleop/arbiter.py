@@ -11,8 +11,8 @@ Two inputs drive it:
 Modes: ``policy`` (the policy's action is executed), ``handback`` (the human just let go: the executed
 command moves from the human's last command to the policy's by at most ``handback_rate`` action units
 per second, so the commanded twist never jumps), ``human`` (the human's command is executed) and
-``hold`` (zero twist: policy paused or no episode running, e-stop, or the device is unhealthy, so
-nobody could take over).
+``hold`` (zero twist: policy paused or no episode running, a demonstration session where only the
+human drives, e-stop, or the device is unhealthy, so nobody could take over).
 Taking over is immediate (the human gets what they command; the safety node bounds accelerations).
 """
 from __future__ import annotations
@@ -51,6 +51,7 @@ class Arbiter:
     zero_timeout_s: float = 2.0
     paused: bool = False  # the operator paused the policy
     gated: bool = False  # no episode is running: the policy waits (the human may still drive)
+    autonomous: bool = True  # false (teleop.mode=demo): only the human moves the arm, the policy never does
     estop: bool = False
     interventions: int = 0  # takeovers since start (a counter for diagnostics)
     _requested: bool = field(default=False, init=False)  # the operator asks to be in control
@@ -109,7 +110,7 @@ class Arbiter:
             if not was_human:
                 self.interventions += 1
             self._mode = "human"
-        elif self.paused or self.gated:
+        elif self.paused or self.gated or not self.autonomous:
             self._mode = "hold"  # stopping is always safe: no ramp down
         elif was_human:
             self._mode = "handback"

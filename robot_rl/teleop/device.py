@@ -168,9 +168,13 @@ class Reconnecting(TeleopDevice):
         self.name, self.n_axes, self.forces_hold = device.name, device.n_axes, device.forces_hold
         self.zero_check = device.zero_check
         self.default_axis_map, self.default_axis_sign = device.default_axis_map, device.default_axis_sign
-        self.default_buttons = device.default_buttons
         self._next_try: float | None = None
         self._last_error = ""
+
+    @property
+    def default_buttons(self) -> Mapping[str, Action]:  # type: ignore[override]
+        """The wrapped device's, read after ``open`` (a SpaceMouse's depend on the model found)."""
+        return self.device.default_buttons
 
     def open(self) -> None:
         self.device.open()

@@ -9,11 +9,13 @@ from robot_rl.teleop.scripted import CorrectingOperator, Rule, ScriptedDevice, g
 from robot_rl.teleop.spacemouse import SpaceMouseDevice
 
 
-def make_device(teleop: TeleopConfig, control_hz: float = 10.0, max_linear_speed: float = 0.1) -> TeleopDevice:
+def make_device(teleop: TeleopConfig, control_hz: float = 10.0, max_linear_speed: float = 0.1,
+                max_angular_speed: float = 0.5) -> TeleopDevice:
     """The device ``teleop.device`` names, not yet opened.
 
-    ``control_hz`` and ``max_linear_speed`` (m/s, the policy's action scale) shape the scripted
-    correcting operator's pick; other devices ignore them.
+    ``control_hz`` and the policy's speeds at action 1.0 (m/s, rad/s) shape the scripted operator: its
+    pick's speed, and the scale from its SI commands to a device's normalised axes; other devices
+    ignore them.
     """
     if teleop.device == "spacemouse":
         return Reconnecting(SpaceMouseDevice(path=teleop.spacemouse_path, full_scale=teleop.spacemouse_full_scale))
@@ -33,7 +35,8 @@ def make_device(teleop: TeleopConfig, control_hz: float = 10.0, max_linear_speed
         else:
             rule = guard_rule(teleop.scripted_twist, teleop.scripted_direction, teleop.scripted_threshold,
                               teleop.scripted_target)
-        return ScriptedDevice(rule, disconnect_after_s=teleop.scripted_disconnect_after_s)
+        return ScriptedDevice(rule, disconnect_after_s=teleop.scripted_disconnect_after_s,
+                              scale=[max_linear_speed] * 3 + [max_angular_speed] * 3)
     raise ValueError(f"teleop.device={teleop.device!r}: use keyboard, spacemouse, gamepad or scripted")
 
 

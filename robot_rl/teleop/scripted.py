@@ -1,9 +1,11 @@
 """A deterministic operator for simulation and tests, behind the same interface as a human's device.
 
-A rule looks at the latest observation (what the node passes to ``observe``: ``policy_twist``,
-``policy_gripper``, ``ee_position``, ...) and the seconds since the device opened, and returns a
-``ScriptedCommand`` to take over with, or None to let the policy act. Taking over is always
-hold-style: the operator is in control exactly while its rule returns a command.
+A rule looks at the latest observation (what the node passes to ``observe``: ``policy_twist`` in
+m/s and rad/s, ``policy_gripper``, ``ee_position``, ...) and the seconds since the device opened, and
+returns a ``ScriptedCommand`` (SI units, like the policy's proposal) to take over with, or None to
+let the policy act. ``ScriptedDevice`` divides it by the policy's speeds (``scale``), so it reads as
+a human's device does: normalised axes in [-1, 1]. Taking over is always hold-style: the operator is
+in control exactly while its rule returns a command.
 
 ``guard_rule`` is the simplest operator: it takes over while the policy's linear action makes no
 progress along a direction (or towards a target point, given the end-effector position) and drives
@@ -30,7 +32,7 @@ from robot_rl.teleop.device import Action, DeviceReading, TeleopDevice, disconne
 
 @dataclass(frozen=True)
 class ScriptedCommand:
-    twist: Sequence[float]  # base-frame twist in action units [vx vy vz wx wy wz]
+    twist: Sequence[float]  # base-frame twist [vx vy vz wx wy wz] in m/s and rad/s, as the policy proposes
     gripper: float | None = None  # absolute gripper command, or None to keep it
     actions: frozenset[Action] = frozenset()  # further operator actions held (success, reset, ...)
 
@@ -176,8 +178,11 @@ class ScriptedDevice(TeleopDevice):
     forces_hold = True
     default_buttons = {action.value: action for action in Action}  # its buttons are named by their action
 
-    def __init__(self, rule: Rule, disconnect_after_s: float = 0.0) -> None:
+    def __init__(self, rule: Rule, disconnect_after_s: float = 0.0, scale: Sequence[float] = (1.0,) * 6) -> None:
         self.rule = rule
+        self.scale = np.asarray(scale, dtype=float)  # the policy's m/s and rad/s at action 1.0, per twist axis
+        if self.scale.shape != (6,) or not np.all(self.scale > 0):
+            raise ValueError(f"scripted device scale {list(scale)}: give 6 positive speeds (m/s, rad/s)")
         # simulate an unplug this long after the first takeover (0 = never): the dead-device test
         self.disconnect_after_s = disconnect_after_s
         self.observation: dict[str, Any] = {}
@@ -205,8 +210,8 @@ class ScriptedDevice(TeleopDevice):
         if self._first_takeover is None:
             self._first_takeover = now
         buttons = frozenset({Action.INTERVENE.value} | {a.value for a in command.actions})
-        return DeviceReading(axes=np.clip(np.asarray(command.twist, dtype=float), -1.0, 1.0), buttons=buttons,
-                             gripper=command.gripper)
+        axes = np.clip(np.asarray(command.twist, dtype=float) / self.scale, -1.0, 1.0)
+        return DeviceReading(axes=axes, buttons=buttons, gripper=command.gripper)
 
     @property
     def demonstrating(self) -> bool:

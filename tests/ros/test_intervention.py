@@ -2,6 +2,7 @@
 
 A stub policy (a timer in the test's probe node) publishes ``policy/action`` at 20 Hz; the scripted
 operator takes over while the proposal drives away from +x, exactly as the simulation's operator does.
+Every twist on the graph is in m/s and rad/s: a device's full deflection is the policy's max speed.
 """
 from __future__ import annotations
 
@@ -32,13 +33,14 @@ pytestmark = pytest.mark.ros
 NS = "/robot_rl"
 HZ = 20.0
 HANDBACK_RATE = 2.0  # action units / s: at most 0.1 per step at 20 Hz
+LINEAR, ANGULAR = 0.2, 0.5  # policy.max_linear_speed (m/s), max_angular_speed (rad/s) at action 1.0
 ALL_OF_IT = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=500, reliability=ReliabilityPolicy.RELIABLE,
                        durability=DurabilityPolicy.VOLATILE)
 ALL_LATCHED = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=50, reliability=ReliabilityPolicy.RELIABLE,
                          durability=DurabilityPolicy.TRANSIENT_LOCAL)
-GOOD = [0.4, 0.8, 0.0, 0.0, 0.0, 0.0]  # progress along +x (and a y the human's correction lacks)
-BAD = [-0.4, 0.0, 0.0, 0.0, 0.0, 0.0]  # drives away: the scripted operator takes over with SCRIPTED
-SCRIPTED = [0.5, 0.0, 0.0, 0.0, 0.0, 0.0]
+GOOD = [0.08, 0.16, 0.0, 0.0, 0.0, 0.0]  # m/s: progress along +x (and a y the human's correction lacks)
+BAD = [-0.08, 0.0, 0.0, 0.0, 0.0, 0.0]  # drives away: the scripted operator takes over with SCRIPTED
+SCRIPTED = [0.1, 0.0, 0.0, 0.0, 0.0, 0.25]  # m/s, rad/s (half the policy's max speeds)
 
 
 class StubPolicy:
@@ -61,6 +63,8 @@ class StubPolicy:
 
 def overrides(*items: str) -> str:
     return " ".join([f"robot.control_hz={HZ}", f"teleop.handback_rate={HANDBACK_RATE}", "teleop.scripted_mode=guard",
+                     f"policy.max_linear_speed={LINEAR}", f"policy.max_angular_speed={ANGULAR}",
+                     f"teleop.scripted_twist=[{','.join(map(str, SCRIPTED))}]",
                      "episode.reset_on_start=false episode.auto_reset=false episode.auto_start=false",
                      *items])
 
@@ -137,7 +141,8 @@ def test_scripted_takeover_handback_and_episode_services(
     ramp = after[last_human:reached + 1]
     steps = np.abs(np.diff(np.array(ramp), axis=0)).max(axis=1)
     assert len(ramp) >= 8, f"hand-back over {len(ramp)} commands: expected a ramp of 0.8 at 0.1 per step"
-    assert steps.max() <= HANDBACK_RATE / HZ + 1e-6, f"hand-back jumped by {steps.max():.3f}"
+    limit = HANDBACK_RATE / HZ * np.array([LINEAR] * 3 + [ANGULAR] * 3)  # 0.1 action units per step, in SI
+    assert (np.abs(np.diff(np.array(ramp), axis=0)) <= limit + 1e-6).all(), f"hand-back jumped by {steps.max():.3f}"
 
     # Episode control: running -> success, reset through robot/reset, then running -> timeout.
     assert call(ros_probe, "mark_success").success
@@ -186,7 +191,9 @@ def test_keyboard_in_a_terminal_reaches_the_graph(
 
     key(b"g", lambda: status[-1].data == "running", "g: episode running")
     key(b"t", lambda: intervening and intervening[-1].data, "t: take over")
-    key(b"w", lambda: any(twist_vector(m)[0] == 1.0 for m in list(human)), "w: forward on teleop/action")
+    # w is full deflection forward: the policy's max linear speed, in m/s, on teleop/action
+    key(b"w", lambda: any(np.isclose(twist_vector(m)[0], LINEAR) for m in list(human)), "w: forward on teleop/action")
+    assert all(abs(twist_vector(m)[0]) <= LINEAR + 1e-9 for m in list(human))
     time.sleep(0.8)  # a terminal sends no key releases: a press within key_hold_s (0.7 s) reads as held
     key(b"t", lambda: not intervening[-1].data, "t: hand back")
     key(b"y", lambda: status[-1].data == "success", "y: success")

@@ -1,5 +1,5 @@
 """Issue 6 on the simulated arm, without ROS: the scripted operator corrects a policy that drives away
-from the cube (both actions recorded), and a recorded session's demonstrations replay to the same outcome."""
+from the cube (both actions recorded). Replaying a recorded session's demonstrations: tests/sim/test_modes.py."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,9 +11,19 @@ import robot_rl.sim  # noqa: F401  (headless OpenGL before MuJoCo loads)
 from robot_rl.config import load_config, to_object
 from robot_rl.config.schema import RobotRLConfig
 from robot_rl.replay import EpisodeWriter, Source
-from robot_rl.replay.store import array, episode_metadata, episode_starts, open_group, open_root, read_episode_ends
+from robot_rl.replay.store import (
+    array,
+    episode_starts,
+    open_group,
+    open_root,
+    read_episode_ends,
+)
 from robot_rl.sim.pick_cube import PickCubeSim
-from robot_rl.sim.session import SimSession, action_scale, command_from_action, group_info
+from robot_rl.sim.session import (
+    SimSession,
+    action_scale,
+    group_info,
+)
 from robot_rl.teleop.scripted import CorrectingOperator
 
 MAX_STEPS = 120
@@ -70,28 +80,3 @@ def test_the_operator_corrects_a_policy_driving_away_and_both_actions_are_record
     np.testing.assert_allclose(policy[flags][:, 0], -0.6)  # ...while the policy still wanted to back off
     assert set(source[flags]) == {Source.HUMAN} and set(source[~flags]) == {Source.POLICY}
     assert np.asarray(array(group, "data/reward")[:n])[-1] == 1.0
-
-
-def test_replaying_a_sessions_demonstrations_with_the_same_seed_reaches_the_same_outcome(
-        cfg: RobotRLConfig, tmp_path: Path) -> None:
-    store = tmp_path / "replay.zarr"
-    recorded = record(cfg, store, seeds=[11, 12], demo_episodes=2)
-    group, starts, ends = read(store)
-    assert len(ends) == 2 and set(np.asarray(array(group, "data/source")[:int(ends[-1])])) == {Source.DEMO}
-    scale = action_scale(cfg.policy.max_linear_speed, cfg.policy.max_angular_speed)
-    sim = PickCubeSim(cfg.sim, cfg.robot, cfg.cameras.names, render=False)
-    try:
-        for i, (a, b) in enumerate(zip(starts, ends)):
-            meta = episode_metadata(group, i)
-            sim.reset(force=True, seed=meta["seed"])
-            np.testing.assert_allclose(sim.cube_position(), meta["initial_cube_position"])
-            states = np.asarray(array(group, "data/state")[a:b])
-            success = False
-            for step, action in enumerate(np.asarray(array(group, "data/action")[a:b])):
-                np.testing.assert_allclose(sim.observe().ee_position, states[step, :3], atol=1e-5)
-                sim.command(command_from_action(action, scale))
-                sim.step()
-                success = success or sim.success()
-            assert success == recorded[i] == (meta["outcome"] == "success")
-    finally:
-        sim.close()
