@@ -107,7 +107,8 @@ class InterventionNode(RobotRLLifecycleNode):
         self.arbiter = Arbiter(takeover="hold" if device.forces_hold else teleop.takeover,
                                handback_rate=teleop.handback_rate, control_hz=self.settings.robot.control_hz,
                                zero_timeout_s=teleop.zero_timeout_s, gated=True,
-                               autonomous=self.mode is not SessionMode.DEMO)
+                               autonomous=self.mode is not SessionMode.DEMO,
+                               ramp_on_resume=self.mode is not SessionMode.REPLAY)
         pub = self.create_publisher
         self.human_pub = pub(TwistStamped, "teleop/action", qos.COMMAND)
         self.human_gripper_pub = pub(Float32, "teleop/gripper", qos.COMMAND)

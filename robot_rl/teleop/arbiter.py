@@ -52,6 +52,7 @@ class Arbiter:
     paused: bool = False  # the operator paused the policy
     gated: bool = False  # no episode is running: the policy waits (the human may still drive)
     autonomous: bool = True  # false (teleop.mode=demo): only the human moves the arm, the policy never does
+    ramp_on_resume: bool = True  # false (teleop.mode=replay): after a hold, the next action is executed as is
     estop: bool = False
     interventions: int = 0  # takeovers since start (a counter for diagnostics)
     _requested: bool = field(default=False, init=False)  # the operator asks to be in control
@@ -115,9 +116,11 @@ class Arbiter:
         elif was_human:
             self._mode = "handback"
             self._gripper_blending = True
-        elif self._mode == "hold":
+        elif self._mode == "hold" and self.ramp_on_resume:
             self._mode = "handback"  # resuming from a hold ramps up from zero, as a hand-back does
             self._gripper_blending = True
+        elif self._mode == "hold":
+            self._mode = "policy"  # a replay starts from rest, as its recording did
 
         twist: FloatArray | None = None
         gripper: float | None = None

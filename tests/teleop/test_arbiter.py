@@ -154,3 +154,26 @@ def test_invalid_settings_say_how_to_fix() -> None:
         arbiter(takeover="press")
     with pytest.raises(ValueError, match="zero_timeout_s"):
         arbiter(zero_timeout_s=0.0)
+
+
+def test_a_demonstration_session_never_executes_the_policy() -> None:
+    arb = arbiter(autonomous=False)
+    result = arb.tick(0.0, teleop())
+    assert result.mode == "hold" and arb.on_policy_twist(POLICY) is None and arb.on_policy_gripper(1.0) is None
+    assert_close(result.twist, [0.0] * 6)
+    result = arb.tick(0.1, teleop(HUMAN, {Action.INTERVENE}))
+    assert result.intervening
+    assert_close(result.twist, HUMAN)
+    assert arb.tick(0.2, teleop()).mode == "hold", "letting go holds the arm: no hand-back to the policy"
+
+
+def test_a_replay_starts_at_its_first_action_without_a_ramp() -> None:
+    arb = arbiter(gated=True, ramp_on_resume=False)
+    assert arb.tick(0.0, teleop()).mode == "hold"
+    arb.gated = False
+    assert arb.tick(0.1, teleop()).mode == "policy"
+    assert_close(arb.on_policy_twist(POLICY), POLICY)
+    ramped = arbiter(gated=True)  # the default: resuming ramps up from rest
+    ramped.tick(0.0, teleop())
+    ramped.gated = False
+    assert ramped.tick(0.1, teleop()).mode == "handback"
