@@ -2,13 +2,24 @@
 from __future__ import annotations
 
 import struct
+import sys
 
 import numpy as np
 import pytest
 
 from robot_rl.teleop import Action, DeviceError, make_processor
 from robot_rl.teleop.device import DeviceReading, Reconnecting
-from robot_rl.teleop.spacemouse import SpaceMouseDevice, SpaceMouseState, is_space_mouse
+from robot_rl.teleop.spacemouse import (
+    ENTERPRISE,
+    PRO,
+    TWO_BUTTON,
+    UNIVERSAL_RECEIVER,
+    SpaceMouseDevice,
+    SpaceMouseState,
+    choose_interface,
+    is_space_mouse,
+    model_for,
+)
 
 # Reports as a SpaceNavigator sends them (report ID, then little-endian int16 values).
 PUSH_AWAY = bytes.fromhex("01 0000 a2fe 0000")  # translation: y = -350 (cap pushed away from the operator)
@@ -128,3 +139,98 @@ def test_an_unplugged_spacemouse_is_reopened_when_it_comes_back(monkeypatch: pyt
     reading = device.read(2.3)
     assert reading.connected and len(opens) == 2
     assert device.name == "spacemouse" and device.default_axis_map == inner.default_axis_map
+
+
+# Button reports of the Pro family and the Enterprise (report 3, one bit per key, lowest byte first).
+PRO_KEY_1 = bytes.fromhex("03 00 10 00 00")  # bit 12: key 1
+PRO_ESC_AND_KEY_2 = bytes.fromhex("03 00 20 40 00")  # bit 13 (key 2) and bit 22 (Esc)
+ENTERPRISE_KEY_11_AND_SPACE = bytes.fromhex("03" + "00" * 9 + "10" + "00" * 11 + "80")  # bits 76 and 175
+ENTERPRISE_MOTION = bytes.fromhex("01 2300 4600 9dff 8c00 51ff 5e01")  # x y z rx ry rz in one report
+
+
+def held_actions(device: SpaceMouseDevice, *reports: bytes) -> frozenset[Action]:
+    for report in reports:
+        device.state.decode(report)
+    reading = DeviceReading(axes=device.state.axes, buttons=device.state.held)
+    return make_processor(device).process(reading).held
+
+
+@pytest.mark.parametrize(("product", "model"), [
+    (0xC632, PRO),  # SpaceMouse Pro Wireless through its receiver
+    (0xC631, PRO),  # ...on its cable
+    (0xC638, PRO),  # ...over Bluetooth
+    (0xC633, ENTERPRISE),
+    (0xC652, UNIVERSAL_RECEIVER),
+    (0xC62F, TWO_BUTTON),  # SpaceMouse Wireless receiver
+    (0xC635, TWO_BUTTON),  # Compact
+])
+def test_wireless_receivers_and_models_are_recognised(product: int, model: object) -> None:
+    assert is_space_mouse(0x256F, product) and model_for(0x256F, product) is model
+    assert model_for(0x046D, 0xC62B) is PRO  # the Logitech-era SpaceMouse Pro
+
+
+def test_pro_keys_take_over_toggle_the_gripper_and_stop() -> None:
+    device = SpaceMouseDevice()
+    device.model, device.default_buttons = PRO, dict(PRO.default_buttons)
+    assert held_actions(device, PRO_KEY_1) == {Action.INTERVENE}
+    assert device.state.held == {"12"}
+    assert held_actions(device, PRO_ESC_AND_KEY_2) == {Action.GRIPPER_TOGGLE, Action.ESTOP}
+    assert held_actions(device, RELEASED) == frozenset()
+    assert "1: intervene" in device.help() and "Esc: estop" in device.help()
+
+
+def test_enterprise_long_button_report_and_six_axis_motion_report() -> None:
+    device = SpaceMouseDevice()
+    device.model, device.default_buttons = ENTERPRISE, dict(ENTERPRISE.default_buttons)
+    device.state.decode(ENTERPRISE_MOTION)
+    np.testing.assert_allclose(device.state.axes, [35 / 350, 70 / 350, -99 / 350, 140 / 350, -175 / 350, 1.0])
+    assert held_actions(device, ENTERPRISE_KEY_11_AND_SPACE) == frozenset()  # not mapped by default
+    assert device.state.held == {"76", "175"}
+    assert [ENTERPRISE.label(b) for b in sorted(device.state.held, key=int)] == ["11", "Space"]
+    assert held_actions(device, PRO_KEY_1) == {Action.INTERVENE}  # the Pro's key 1 bit, on the Enterprise too
+
+
+def test_universal_receiver_defaults_work_for_either_paired_mouse() -> None:
+    device = SpaceMouseDevice()
+    device.model, device.default_buttons = UNIVERSAL_RECEIVER, dict(UNIVERSAL_RECEIVER.default_buttons)
+    assert held_actions(device, LEFT_BUTTON) == {Action.INTERVENE}  # a two-button SpaceMouse Wireless
+    assert held_actions(device, PRO_KEY_1) == {Action.INTERVENE}  # a Pro Wireless
+
+
+RECEIVER_INTERFACES = [
+    {"vendor_id": 0x046D, "product_id": 0xC52B, "usage_page": 1, "usage": 2, "path": b"/dev/hidraw1"},
+    {"vendor_id": 0x256F, "product_id": 0xC652, "usage_page": 1, "usage": 2, "path": b"/dev/hidraw2"},  # CadMouse
+    {"vendor_id": 0x256F, "product_id": 0xC652, "usage_page": 1, "usage": 8, "path": b"/dev/hidraw3"},
+]
+
+
+def test_the_multi_axis_interface_of_a_receiver_is_chosen() -> None:
+    chosen = choose_interface(RECEIVER_INTERFACES)
+    assert chosen is not None and chosen["path"] == b"/dev/hidraw3"
+    assert choose_interface(RECEIVER_INTERFACES, "/dev/hidraw2") is RECEIVER_INTERFACES[1]
+    assert choose_interface(RECEIVER_INTERFACES[:1]) is None
+
+
+def test_open_picks_the_models_buttons_also_behind_the_reconnecting_wrapper(monkeypatch: pytest.MonkeyPatch) -> None:
+    class HidModule:
+        """The two calls SpaceMouseDevice.open makes on hidapi's module, over a Pro Wireless receiver."""
+
+        @staticmethod
+        def enumerate() -> list[dict[str, object]]:
+            return [{"vendor_id": 0x256F, "product_id": 0xC632, "usage_page": 1, "usage": 8, "path": b"/dev/hidraw5"}]
+
+        class device:  # noqa: N801 - hidapi's name
+            def open_path(self, path: bytes) -> None:
+                self.path = path
+
+            def set_nonblocking(self, flag: int) -> None:
+                pass
+
+            def close(self) -> None:
+                pass
+
+    monkeypatch.setitem(sys.modules, "hid", HidModule)
+    wrapped = Reconnecting(SpaceMouseDevice())
+    wrapped.open()
+    assert make_processor(wrapped).buttons["12"] is Action.INTERVENE
+    assert "SpaceMouse Pro" in wrapped.help()
