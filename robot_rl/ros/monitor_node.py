@@ -5,7 +5,7 @@
 | episode/status (sub) | std_msgs/String | LATCHED | episode boundaries and outcomes |
 | teleop/intervening, teleop/demo (sub) | std_msgs/Bool | LATCHED | who is in control |
 | policy/weights_version (sub) | std_msgs/String JSON {version, ...} | LATCHED | weights the policy server uses |
-| /diagnostics (sub) | diagnostic_msgs/DiagnosticArray | EVENTS | the learner's updates, env_steps, weights_version |
+| /diagnostics (sub) | diagnostic_msgs/DiagnosticArray | EVENTS | the learner's updates, env_steps, weights_version; the intervention node's device health |
 
 Prints one line per ended episode and a status line every STATUS_PERIOD_S of wall time; on shutdown
 writes ``<run_dir>/monitor/session-<time>.png`` (success and intervention rate per episode) and a
@@ -33,7 +33,7 @@ STATUS_PERIOD_S = 5.0  # wall seconds between status lines
 class MonitorNode(RobotRLNode):
     def __init__(self) -> None:
         super().__init__("monitor", hardware_id="console")
-        self.monitor = SessionMonitor()
+        self.monitor = SessionMonitor(session_mode=self.settings.teleop.mode, device=self.settings.teleop.device)
         self.stem = time.strftime("session-%Y%m%d-%H%M%S")
         sub = self.create_subscription
         sub(String, "episode/status", self.on_status, qos.LATCHED)
@@ -59,6 +59,13 @@ class MonitorNode(RobotRLNode):
 
     def on_diagnostics(self, msg: DiagnosticArray) -> None:
         for status in msg.status:
+            if status.name.split("/")[-1] == "intervention":
+                healthy = {v.key: v.value for v in status.values}.get("healthy")
+                if healthy is not None:
+                    was = self.monitor.device_healthy
+                    self.monitor.on_device(healthy == "True", status.message)
+                    if was is not None and was != self.monitor.device_healthy:
+                        self.print_status()  # the operator learns of a dead device at once, not in 5 s
             if status.name.split("/")[-1] == "learner":
                 values = {v.key: v.value for v in status.values}
                 try:

@@ -1,8 +1,8 @@
 """The operator's view of a session: episodes, success and intervention rates, learner progress.
 
 ``SessionMonitor`` is fed what the graph says (``episode/status``, ``teleop/intervening``,
-``teleop/demo``, the learner's counters, the weights version the policy server uses) and one ``tick``
-per control period; it keeps one ``EpisodeRecord`` per ended episode, formats a one-line status for
+``teleop/demo``, the teleop device's health, the learner's counters, the weights version the policy
+server uses) and one ``tick`` per control period; it keeps one ``EpisodeRecord`` per ended episode, formats a one-line status for
 the terminal and, at the end of a session, writes a PNG plot of success and intervention rate per
 episode with a JSON summary beside it. No ROS here: the ``monitor`` node only forwards messages.
 """
@@ -34,6 +34,10 @@ class EpisodeRecord:
 @dataclass
 class SessionMonitor:
     window: int = 10  # episodes in the rolling rates of the status line and the plot
+    session_mode: str = "guided"  # teleop.mode: demo | replay | return_explore | guided
+    device: str = ""  # the teleop device (teleop.device)
+    device_healthy: bool | None = None  # None until the intervention node reported
+    device_problem: str = ""  # why the device is unhealthy
     episodes: list[EpisodeRecord] = field(default_factory=list)
     status: str = "idle"
     intervening: bool = False
@@ -73,6 +77,11 @@ class SessionMonitor:
         if demo and self.status == "running":
             self._episode_demo = True
 
+    def on_device(self, healthy: bool, problem: str = "", device: str = "") -> None:
+        """The intervention node's report on its device (/diagnostics)."""
+        self.device_healthy, self.device_problem = healthy, "" if healthy else problem
+        self.device = device or self.device
+
     def on_policy_weights(self, version: int) -> None:
         if version != self.policy_weights_version:
             self.policy_weights_version = version
@@ -108,12 +117,18 @@ class SessionMonitor:
         n = len(self.policy_episodes())
         success, interventions = self.rates(self.window)
         demos = len(self.episodes) - n
-        mode = "demo" if self.demo and self.status == "running" else ("HUMAN" if self.intervening else "policy")
-        return (f"ep {self._started} {self.status} ({mode}) | policy episodes {n} (+{demos} demos): "
-                f"success {success:.0%}, interventions {interventions:.0%} (last {self.window}) | "
-                f"learner {self.learner_updates} updates, {self.learner_env_steps} steps, "
+        control = "demo" if self.demo and self.status == "running" else ("HUMAN" if self.intervening else "policy")
+        return (f"[{self.session_mode}] ep {self._started} {self.status} ({control}) | policy episodes {n} "
+                f"(+{demos} demos): success {success:.0%}, interventions {interventions:.0%} (last {self.window}) | "
+                f"{self.device_line()} | learner {self.learner_updates} updates, {self.learner_env_steps} steps, "
                 f"weights v{self.learner_weights_version} | policy on v{self.policy_weights_version} "
                 f"({max(len(self.weights_versions_seen) - 1, 0)} swaps)")
+
+    def device_line(self) -> str:
+        name = self.device or "device"
+        if self.device_healthy is None:
+            return f"{name} not reported"
+        return f"{name} ok" if self.device_healthy else f"{name} UNHEALTHY: {self.device_problem}"
 
     def episode_line(self, record: EpisodeRecord) -> str:
         kind = "demo" if record.demo else f"interventions {record.intervention_rate:.0%}"
@@ -122,7 +137,8 @@ class SessionMonitor:
 
     def summary(self) -> dict[str, Any]:
         success, interventions = self.rates()
-        return {"episodes": len(self.episodes), "policy_episodes": len(self.policy_episodes()),
+        return {"session_mode": self.session_mode, "episodes": len(self.episodes),
+                "policy_episodes": len(self.policy_episodes()),
                 "success_rate": success, "intervention_rate": interventions,
                 "learner_updates": self.learner_updates, "learner_env_steps": self.learner_env_steps,
                 "weights_versions_loaded": list(self.weights_versions_seen),
@@ -136,7 +152,7 @@ class SessionMonitor:
         out.mkdir(parents=True, exist_ok=True)
         png, summary = out / f"{stem}.png", out / f"{stem}.json"
         summary.write_text(json.dumps(self.summary(), indent=2))
-        plot_episodes(self.episodes, png, self.window)
+        plot_episodes(self.episodes, png, self.window, title=f"{self.session_mode} session")
         return png, summary
 
 
@@ -145,7 +161,7 @@ def rolling(values: Sequence[float], window: int) -> list[float]:
             for i in range(len(values))]
 
 
-def plot_episodes(episodes: Sequence[EpisodeRecord], path: Path, window: int) -> None:
+def plot_episodes(episodes: Sequence[EpisodeRecord], path: Path, window: int, title: str = "") -> None:
     """Success (rolling mean) and intervention rate per episode; demonstrations shaded."""
     import matplotlib
 
@@ -165,6 +181,8 @@ def plot_episodes(episodes: Sequence[EpisodeRecord], path: Path, window: int) ->
     ax.set_ylim(-0.05, 1.05)
     ax.legend(loc="best")
     ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
