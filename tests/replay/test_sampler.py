@@ -63,7 +63,7 @@ def test_n_step_return_matches_a_hand_computed_value(tmp_path: Path) -> None:
     np.testing.assert_allclose(batch.discount, [0.125, 0.25, 0.5, 0.25, 0.5])
     np.testing.assert_array_equal(batch.done, [0, 1, 1, 0, 0])
     np.testing.assert_array_equal(batch.next_state[:, 1], [3, 3, 3, 3, 3])
-    assert sampler.num_transitions() == {"policy+human+demo": 4 + 3}
+    assert sampler.num_transitions() == {"policy+human+demo+replay": 4 + 3}
 
 
 def test_mixing_weights_are_respected(tmp_path: Path) -> None:
