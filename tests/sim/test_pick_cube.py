@@ -10,9 +10,14 @@ import pytest
 import robot_rl.sim  # noqa: F401  (headless OpenGL before MuJoCo loads)
 from robot_rl.config import load_config, to_object
 from robot_rl.config.schema import ConfigError, RobotRLConfig
-from robot_rl.robot.interface import CommandFrame, NonFiniteCommandError, RobotCommand, RobotMovingError
+from robot_rl.robot.interface import (
+    CommandFrame,
+    NonFiniteCommandError,
+    RobotCommand,
+    RobotMovingError,
+)
 from robot_rl.sim.loop import SimRunner
-from robot_rl.sim.pick_cube import PickCubeSim
+from robot_rl.sim.pick_cube import PickCubeSim, physics_substeps
 from robot_rl.sim.rendering import HeadlessRenderer
 from robot_rl.sim.scripted import ScriptedPick
 
@@ -151,15 +156,43 @@ def test_cameras_render_rgb_at_the_configured_size(cfg: RobotRLConfig, sim: Pick
         assert image.std() > 5  # a scene, not a blank frame
 
 
-def test_frustum_culling_does_not_change_the_picture(sim: PickCubeSim) -> None:
+def test_frustum_culling_does_not_change_the_picture(cfg: RobotRLConfig, sim: PickCubeSim) -> None:
     sim.reset(force=True)
-    plain = HeadlessRenderer(sim._model, sim._data, {"wrist": "handcam_rgb", "front": "front"}, 128, cull=False)
+    plain = HeadlessRenderer.from_config(sim._model, sim._data, {"wrist": "handcam_rgb", "front": "front"}, cfg.sim,
+                                         cull=False)
     try:
         culled = sim.render()
         for name, image in plain.render_all().items():
             np.testing.assert_array_equal(culled[name], image)
     finally:
         plain.close()
+
+
+def test_coarser_meshes_and_floor_grid_barely_change_the_picture_and_leave_physics_alone(
+        cfg: RobotRLConfig, sim: PickCubeSim) -> None:
+    sim.reset(force=True, seed=2)
+    faces = sim._model.mesh_facenum.copy()
+    shipped = HeadlessRenderer(sim._model, sim._data, {"wrist": "handcam_rgb", "front": "front"}, cfg.sim.image_size)
+    try:
+        coarse = sim.render()
+        for name, image in shipped.render_all().items():
+            difference = np.abs(coarse[name].astype(int) - image.astype(int))
+            assert difference.mean() < 2.0, name  # of 255: a few edge pixels, not another scene
+        np.testing.assert_array_equal(sim._model.mesh_facenum, faces)  # only the renderer's copy is coarser
+        assert sim._model.geom("floor").size[2] == pytest.approx(0.01)
+        assert sim._renderer is not None and sim._renderer.triangles[1] < sim._renderer.triangles[0] / 2
+    finally:
+        shipped.close()
+
+
+@pytest.mark.parametrize("hz, dt, substeps", [(10.0, 0.005, 20), (20.0, 0.005, 10), (10.0, 0.002, 50)])
+def test_physics_substeps_fill_the_control_period(hz: float, dt: float, substeps: int) -> None:
+    assert physics_substeps(hz, dt) == substeps
+
+
+def test_a_control_period_that_is_no_whole_number_of_physics_steps_is_refused() -> None:
+    with pytest.raises(ConfigError, match="sim.physics_dt"):
+        physics_substeps(30.0, 0.005)
 
 
 def test_intrinsics_project_the_cube_onto_its_pixels(sim: PickCubeSim) -> None:
