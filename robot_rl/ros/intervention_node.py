@@ -89,6 +89,9 @@ class InterventionNode(RobotRLLifecycleNode):
         device = make_device(teleop, self.settings.robot.control_hz, policy.max_linear_speed, policy.max_angular_speed)
         try:
             self.mode = parse_mode(teleop.mode)
+            if self.mode is SessionMode.RETURN_EXPLORE and self.settings.robot.driver != "sim":
+                raise ProtocolError("return_explore brings the simulator back to a recorded state; a real arm "
+                                    "cannot be yet: use robot.driver=sim, or mode=guided after resetting the scene")
             if self.mode is SessionMode.REPLAY:
                 episode = load_source_episode(teleop.source_path, teleop.source_group, teleop.source_episode)
                 episode.check_scale([*self.scale, 1.0])
@@ -287,8 +290,8 @@ class InterventionNode(RobotRLLifecycleNode):
 
     def report(self, result: TickResult) -> None:
         assert self.arbiter is not None
-        values = dict(mode=result.mode, session_mode=self.mode.value, intervening=result.intervening, paused=result.paused,
-                      estop=result.estop, interventions=self.arbiter.interventions,
+        values = dict(mode=result.mode, session_mode=self.mode.value, intervening=result.intervening,
+                      paused=result.paused, estop=result.estop, interventions=self.arbiter.interventions,
                       device=self.settings.teleop.device, healthy=result.health.ok)
         key = (result.health.ok, result.mode)
         if key != self.status_key:

@@ -28,8 +28,8 @@ def make_device(teleop: TeleopConfig, control_hz: float = 10.0, max_linear_speed
     if teleop.device == "scripted":
         rule: Rule
         if teleop.scripted_mode == "correct":
-            rule = CorrectingOperator(1.0 / control_hz, max_speed=max_linear_speed,
-                                      demo_episodes=teleop.scripted_demo_episodes,
+            demos = teleop.scripted_demo_episodes if teleop.mode != "demo" else 2**31  # a demo session: every one
+            rule = CorrectingOperator(1.0 / control_hz, max_speed=max_linear_speed, demo_episodes=demos,
                                       patience_ticks=teleop.scripted_patience_ticks,
                                       progress_m=teleop.scripted_progress_m, drift_m=teleop.scripted_drift_m)
         else:

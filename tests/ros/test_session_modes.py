@@ -54,8 +54,8 @@ def test_a_replay_session_executes_the_recorded_actions_in_order_then_ends_the_e
     actions = recorded_episode(tmp_path / "demos.zarr")
     executed = ros_probe.subscribe(TwistStamped, f"{NS}/command/request", ALL_OF_IT)
     status = ros_probe.subscribe(String, f"{NS}/episode/status", ALL_LATCHED)
-    start_nodes(node_processes, ros_probe, f"teleop=scripted teleop.mode=replay teleop.source_path={tmp_path / 'demos.zarr'}",
-                "episode.time_limit_s=30")
+    replay = f"teleop=scripted teleop.mode=replay teleop.source_path={tmp_path / 'demos.zarr'}"
+    start_nodes(node_processes, ros_probe, replay, "episode.time_limit_s=30")
     wait_until(lambda: [m.data for m in status] == ["idle"], 15.0, "episode/status idle")
     StubPolicy(ros_probe)  # a policy that proposes GOOD all along: the replay drives instead
     assert call(ros_probe, "start").success

@@ -48,11 +48,12 @@ def test_reset_returns_the_arm_to_the_recorded_state(
     episode = load_source_episode(str(store))
     target, home = episode.states[STEP, :3], episode.states[0, :3]
     assert np.linalg.norm(target - home) > 0.03, "the recorded arm moved away from home by then"
-    node_processes.start("sim_robot", parameters={"overrides": f"teleop.mode=return_explore "
-                                                                f"teleop.source_path={store} teleop.return_step={STEP}"})
+    overrides = f"teleop.mode=return_explore teleop.source_path={store} teleop.return_step={STEP}"
+    node_processes.start("sim_robot", parameters={"overrides": overrides})
     poses = ros_probe.subscribe(PoseStamped, f"{NS}/robot/ee_pose")
     cubes = ros_probe.subscribe(PoseStamped, f"{NS}/sim/cube_pose")
-    wait_until(lambda: len(poses) > 0, 60.0, lambda: f"sim_robot's first ee_pose; log:\n{node_processes.log('sim_robot')}")
+    wait_until(lambda: len(poses) > 0, 60.0,
+               lambda: f"sim_robot's first ee_pose; log:\n{node_processes.log('sim_robot')}")
     answer = ros_probe.call(Trigger, f"{NS}/robot/reset", Trigger.Request(), timeout_s=15.0)
     assert answer.success, answer.message
     seen = len(poses)

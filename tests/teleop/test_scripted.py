@@ -62,3 +62,22 @@ def test_scripted_actions_reach_the_arbiter() -> None:
 def test_scripted_config_is_validated() -> None:
     with pytest.raises(ValueError, match="scripted_twist needs 6 values"):
         to_object(load_config("sim", ["teleop=scripted", "teleop.scripted_twist=[1,0]"]))
+
+
+def test_scripted_commands_in_si_units_read_as_normalised_axes() -> None:
+    device = ScriptedDevice(lambda obs, t: ScriptedCommand(twist=[0.05, -0.2, 0, 0, 0, 0.25]),
+                            scale=[0.1] * 3 + [0.5] * 3)
+    device.open()
+    np.testing.assert_allclose(device.read(0.0).axes, [0.5, -1.0, 0, 0, 0, 0.5])  # -0.2 m/s is past full scale
+    with pytest.raises(ValueError, match="6 positive speeds"):
+        ScriptedDevice(lambda obs, t: None, scale=[0.1, 0.5])
+
+
+def test_in_a_demo_session_the_correcting_operator_demonstrates_every_episode() -> None:
+    settings = to_object(load_config("sim", ["teleop=scripted", "teleop.mode=demo"]))
+    device = make_device(settings.teleop)
+    assert isinstance(device, ScriptedDevice) and device.demonstrating
+    for _ in range(5):  # episodes go by: still demonstrating
+        device.rule({"episode_status": "running"}, 0.0)
+        device.rule({"episode_status": "idle"}, 0.0)
+    assert device.demonstrating
