@@ -21,10 +21,10 @@ human's and the policy's twists share units on every topic and in the replay.
 
 ``teleop.mode`` (``robot_rl.teleop.protocol``): ``demo`` executes only the operator's commands and
 announces every episode as a demonstration on teleop/demo; ``replay`` executes a recorded episode's
-actions one per tick in place of the policy (the operator may take over), then asks for
-episode/mark_failure if success has not ended the episode within REPLAY_SETTLE_S; ``return_explore``
-and ``guided`` let the policy act under correction (the simulator starts return_explore episodes from
-the recorded state: ``sim_robot``).
+actions one per tick in place of the policy (the operator may take over; the replay keeps its time
+meanwhile), then asks for episode/mark_failure if success has not ended the episode within
+REPLAY_SETTLE_S; ``return_explore`` and ``guided`` let the policy act under correction (the
+simulator starts return_explore episodes from the recorded state: ``sim_robot``).
 """
 from __future__ import annotations
 
