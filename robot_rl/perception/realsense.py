@@ -94,9 +94,14 @@ def open_recording(path: str | Path, real_time: bool = True) -> Any:
     if not path.is_file():
         raise RealSenseError(f"recording {path} not found")
     context = rs.context()
-    if path.suffix == ".bag":
+    if path.suffix == ".bag":  # the SDK (>= 2.56) plays and records only rosbag2 .db3
         converted = Path(tempfile.mkdtemp(prefix="robot_rl_rs_")) / (path.stem + ".db3")
-        context.convert_bag_to_db3(str(path), str(converted))
+        try:
+            context.convert_bag_to_db3(str(path), str(converted))
+        except RuntimeError as err:
+            raise RealSenseError(f"cannot convert {path} to .db3 for playback ({err}): is it a RealSense "
+                                 "recording (rs-record, realsense-viewer)? Set cameras.devices.<name>.recording "
+                                 "to a RealSense .bag or .db3") from None
         path = converted
     try:
         device = context.load_device(str(path))

@@ -16,6 +16,7 @@ import functools
 import struct
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -188,3 +189,31 @@ class SyntheticFeeder:
             self.frames_sent += 1
             next_time += period
             self._stop.wait(max(0.0, next_time - time.monotonic()))
+
+
+def record_synthetic(path: str | Path, count: int, width: int, height: int, fps: int, serial: str = "555",
+                     first_timestamp_ms: float = 1_790_000_000_000.0) -> list[tuple[int, float]]:
+    """Record ``count`` synthetic frames from a SoftwareCamera into a RealSense recording at ``path``.
+
+    Through the SDK's own ``rs.recorder``, so playback reads what the SDK writes. The SDK records only
+    rosbag2 ``.db3`` (it refuses a ``.bag`` name: "Output file must have .db3 extension"). Returns the
+    (frame number, timestamp in ms) of each frame; ``synthetic_frame`` rebuilds its image.
+    """
+    rs = rs_module()
+    camera = SoftwareCamera(serial)
+    recorder = rs.recorder(str(path), camera.device)
+    sensor = next(s for s in recorder.query_sensors() if s.get_info(rs.camera_info.name) == "RGB Camera")
+    profile = next(p for p in sensor.get_stream_profiles() if p.fps() == fps
+                   and (p.as_video_stream_profile().width(), p.as_video_stream_profile().height()) == (width, height))
+    sensor.open(profile)
+    sensor.start(lambda frame: None)
+    sent = []
+    for n in range(count):
+        timestamp_ms = first_timestamp_ms + n * 1000.0 / fps
+        camera.push(synthetic_frame(n, timestamp_ms, width, height), fps, n, timestamp_ms)
+        sent.append((n, timestamp_ms))
+        time.sleep(1.0 / fps)
+    sensor.stop()
+    sensor.close()
+    del sensor, recorder, profile  # the SDK finishes the file when the recorder is destroyed
+    return sent

@@ -14,10 +14,15 @@ import pytest
 
 rs = pytest.importorskip("pyrealsense2")
 
-from robot_rl.perception.assembler import ObservationAssembler, StaleObservation, StateHistory  # noqa: E402
+from robot_rl.perception.assembler import (  # noqa: E402
+    ObservationAssembler,
+    StaleObservation,
+    StateHistory,
+)
 from robot_rl.perception.frames import CameraFrame, FrameBuffers  # noqa: E402
 from robot_rl.perception.realsense import (  # noqa: E402
     RealSenseCamera,
+    RealSenseError,
     UnknownSerialError,
     UnsupportedProfileError,
     find_device,
@@ -27,6 +32,7 @@ from robot_rl.perception.software import (  # noqa: E402
     SoftwareCamera,
     SyntheticFeeder,
     decode_synthetic,
+    record_synthetic,
     synthetic_depth,
     synthetic_frame,
 )
@@ -163,24 +169,8 @@ def test_unsupported_profile_lists_the_supported_ones() -> None:
 
 
 def test_a_recording_plays_back_the_frames_it_recorded(tmp_path: Path) -> None:
-    software = SoftwareCamera("555")
     path = tmp_path / "session.db3"
-    recorder = rs.recorder(str(path), software.device)
-    sensor = next(s for s in recorder.query_sensors() if s.get_info(rs.camera_info.name) == "RGB Camera")
-    profile = next(p for p in sensor.get_stream_profiles()
-                   if p.fps() == FPS and p.as_video_stream_profile().width() == W
-                   and p.as_video_stream_profile().height() == H)
-    sensor.open(profile)
-    sensor.start(lambda f: None)
-    sent = []
-    for n in range(4):
-        timestamp_ms = 1_790_000_000_000.0 + 33.3 * n
-        sent.append(synthetic_frame(n, timestamp_ms, W, H))
-        software.push(sent[-1], FPS, n, timestamp_ms)
-        time.sleep(0.034)
-    sensor.stop()
-    sensor.close()
-    del sensor, recorder, profile  # the file is finished when the recorder is destroyed
+    sent = [synthetic_frame(n, timestamp_ms, W, H) for n, timestamp_ms in record_synthetic(path, 4, W, H, FPS)]
 
     got = Collector()
     camera = RealSenseCamera("wrist", open_recording(path, real_time=False), W, H, FPS, got)
@@ -198,3 +188,10 @@ def test_a_recording_plays_back_the_frames_it_recorded(tmp_path: Path) -> None:
     for n, frame in enumerate(got.frames):
         np.testing.assert_array_equal(frame.image, sent[n])
         assert decode_synthetic(frame.image)[1] == frame.hardware_timestamp_ms
+
+
+def test_a_file_that_is_no_realsense_recording_is_refused_with_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "notes.bag"
+    path.write_text("not a bag")
+    with pytest.raises(RealSenseError, match="cannot convert .*notes.bag.*cameras.devices.<name>.recording"):
+        open_recording(path)
