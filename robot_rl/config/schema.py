@@ -284,9 +284,16 @@ class RewardConfig:
     batch_size: int = 64
     lr: float = 3e-4  # Adam learning rate
     augmentation_pad: int = 4  # random shift (pixels at image_size) during training; 0 = none
+    # classifier: share of each batch's negatives drawn from the hard ones (the near_success_steps before each
+    # success, and the negatives it currently scores highest); 0 = uniform negatives
+    hard_negative_fraction: float = 0.5
+    near_success_steps: int = 5
     seed: int = 0
 
     def __post_init__(self) -> None:
+        _require(0.0 <= self.hard_negative_fraction <= 1.0 and self.near_success_steps >= 0,
+                 f"reward.hard_negative_fraction={self.hard_negative_fraction}: use [0, 1]; "
+                 f"reward.near_success_steps={self.near_success_steps}: use >= 0")
         _require(self.kind in REWARD_KINDS, f"reward.kind={self.kind!r}: use one of {', '.join(REWARD_KINDS)}")
         _require(0.0 < self.success_threshold < 1.0, "reward.success_threshold must be in (0, 1)")
         _require(self.success_consecutive >= 1 and self.cpu_threads >= 1,

@@ -1,8 +1,9 @@
 """The success classifier (HIL-SERL's reward): camera images -> probability that the task is done.
 
 Training draws every batch half from positive and half from negative steps (successes are rare: a
-few frames at the end of each successful episode), augments each image with a random shift and a
-brightness jitter, and minimises binary cross-entropy. The decision threshold is then chosen on
+few frames at the end of each successful episode), a share of the negatives from the hard ones
+(``hard_negatives``: just before success, and those the model currently scores highest), augments
+each image with a random shift and a brightness jitter, and minimises binary cross-entropy. The decision threshold is then chosen on
 held-out episodes: the highest recall with precision >= ``reward.min_precision`` (a false success
 ends an episode early and teaches the policy to stop short, so precision comes first). The
 threshold travels in the model file.
@@ -32,6 +33,7 @@ from robot_rl.reward.common import (
 )
 from robot_rl.reward.data import Episode, require_labels
 from robot_rl.reward.files import load_model
+from robot_rl.reward.hard_negatives import BatchDrawer, near_success
 from robot_rl.reward.interface import NoPositivesError, Observation, check_images, single
 from robot_rl.reward.networks import SuccessNet, default_architecture
 
@@ -75,10 +77,28 @@ class SuccessClassifier(TrainedRewardModel):
 
 
 def _frames(episodes: Sequence[Episode], cameras: list[str], positive_tail: int
-            ) -> tuple[dict[str, npt.NDArray[np.uint8]], npt.NDArray[np.bool_]]:
+            ) -> tuple[dict[str, npt.NDArray[np.uint8]], list[npt.NDArray[np.bool_]]]:
     images = {c: np.concatenate([e.images[c] for e in episodes]) for c in cameras}
-    labels = np.concatenate([e.positives(positive_tail) for e in episodes])
-    return images, labels
+    return images, [e.positives(positive_tail) for e in episodes]
+
+
+def _update(net: SuccessNet, optimizer: torch.optim.Optimizer, images: dict[str, npt.NDArray[np.uint8]],
+            labels: npt.NDArray[np.bool_], idx: npt.NDArray[np.int64], pad: int, device: torch.device) -> float:
+    target = torch.from_numpy(labels[idx].astype(np.float32)).to(device)
+    batch = {c: augment(torch.from_numpy(v[idx]).to(device), pad) for c, v in images.items()}
+    loss = F.binary_cross_entropy_with_logits(net(batch), target)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return float(loss.item())
+
+
+def _scores(net: SuccessNet, images: dict[str, npt.NDArray[np.uint8]], idx: npt.NDArray[np.int64],
+            device: str) -> npt.NDArray[np.float32]:
+    net.eval()
+    scores = SuccessClassifier(net, {}, device).probabilities({c: v[idx] for c, v in images.items()})
+    net.train()
+    return scores
 
 
 def train_classifier(train: Sequence[Episode], held_out: Sequence[Episode], cfg: RewardConfig,
@@ -90,32 +110,31 @@ def train_classifier(train: Sequence[Episode], held_out: Sequence[Episode], cfg:
         raise NoPositivesError("no held-out episode has success labels to calibrate the threshold on: record at "
                                "least two successful episodes (one is held out), or raise reward.holdout_fraction")
     torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
     device = pick_device(cfg.device)
     size = int(train[0].images[cameras[0]].shape[1])
     arch = default_architecture("classifier", cameras, size, cfg.image_features, cfg.hidden_dims)
     net = SuccessNet(arch).to(device)
     optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    images, labels = _frames(train, cameras, cfg.positive_tail)
-    pos, neg = np.flatnonzero(labels), np.flatnonzero(~labels)
-    half = cfg.batch_size // 2
-    steps = cfg.epochs * max(1, math.ceil(len(labels) / cfg.batch_size))  # an epoch: as many frames as there are
-    log(f"classifier: {len(pos)} positive / {len(neg)} negative training steps, {steps} updates")
+    images, per_episode = _frames(train, cameras, cfg.positive_tail)
+    labels = np.concatenate(per_episode)
+    drawer = BatchDrawer(labels, near_success(per_episode, cfg.near_success_steps), cfg.hard_negative_fraction,
+                         np.random.default_rng(cfg.seed))
+    per_epoch = max(1, math.ceil(len(labels) / cfg.batch_size))  # an epoch: as many frames as there are
+    steps = cfg.epochs * per_epoch
+    log(f"classifier: {len(drawer.positives)} positive / {len(drawer.negatives)} negative training steps "
+        f"({len(drawer.near)} near success), {steps} updates")
     net.train()
     for step in range(steps):
-        idx = np.concatenate([rng.choice(pos, half), rng.choice(neg, cfg.batch_size - half)])
-        target = torch.from_numpy(labels[idx].astype(np.float32)).to(device)
-        batch = {c: augment(torch.from_numpy(images[c][idx]).to(device), cfg.augmentation_pad) for c in cameras}
-        loss = F.binary_cross_entropy_with_logits(net(batch), target)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        if cfg.hard_negative_fraction > 0 and step and step % per_epoch == 0:
+            drawer.mine(_scores(net, images, drawer.negatives, cfg.device))
+        loss = _update(net, optimizer, images, labels, drawer.draw(cfg.batch_size), cfg.augmentation_pad, device)
         if (step + 1) % max(1, steps // 5) == 0:
-            log(f"  update {step + 1}/{steps}: loss {loss.item():.4f}")
+            log(f"  update {step + 1}/{steps}: loss {loss:.4f}")
     net.eval()
     model = SuccessClassifier(net, {}, cfg.device)
     held_images, held_labels = _frames(held_out, cameras, cfg.positive_tail)
-    calibration: Calibration = calibrate_threshold(model.probabilities(held_images), held_labels, cfg.min_precision)
+    held_y = np.concatenate(held_labels)
+    calibration: Calibration = calibrate_threshold(model.probabilities(held_images), held_y, cfg.min_precision)
     train_p, train_r = precision_recall(model.probabilities(images), labels, calibration.threshold)
     log(f"classifier: threshold {calibration.threshold:.3f}, held-out precision {calibration.precision:.3f} "
         f"recall {calibration.recall:.3f} (target precision {cfg.min_precision}"
@@ -123,5 +142,6 @@ def train_classifier(train: Sequence[Episode], held_out: Sequence[Episode], cfg:
     meta = {"calibration": calibration.to_dict(),
             "metrics": {"train_precision": train_p, "train_recall": train_r, "updates": steps},
             "trained_on": {"episodes": len(train), "held_out_episodes": len(held_out),
-                           "positives": int(len(pos)), "negatives": int(len(neg))}}
+                           "positives": int(len(drawer.positives)), "negatives": int(len(drawer.negatives)),
+                           "near_success_negatives": int(len(drawer.near))}}
     return net, meta

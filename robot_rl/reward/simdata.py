@@ -31,6 +31,13 @@ from robot_rl.sim.scripted import Phase, ScriptedPick
 FAILURES = ("miss", "stall", "drop")
 
 
+def alternating_outcomes(n: int) -> list[str]:
+    """Successes alternating with failures, the failures cycling through ``FAILURES``: as many negative
+    episodes as positive ones (HIL-SERL records more negatives than positives for its classifier; a
+    miss that lifts the empty gripper beside the cube and a drop are the ones that look most like success)."""
+    return ["success" if i % 2 == 0 else FAILURES[(i // 2) % len(FAILURES)] for i in range(n)]
+
+
 def _act(policy: ScriptedPick, sim: PickCubeSim, mode: str, offset: np.ndarray) -> RobotCommand:
     ee, cube = sim.observe().ee_position, sim.cube_position()
     if mode == "miss":
