@@ -32,13 +32,21 @@ def cluster_faces(vertices: npt.NDArray[np.floating], faces: IntArray, cell_m: f
     Each cell is represented by its first vertex; triangles that lose a corner, and repeats of the
     same triangle, are dropped. Winding (and so the facing of each kept triangle) is preserved.
     """
-    keys = np.floor(np.asarray(vertices) / cell_m).astype(np.int64)
-    _, first, cell = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    cells = np.floor(np.asarray(vertices) / cell_m).astype(np.int64)
+    _, first, cell = np.unique(_pack(cells - cells.min(axis=0)), return_index=True, return_inverse=True)
     kept = first[cell.reshape(-1)][faces]
     whole = (kept[:, 0] != kept[:, 1]) & (kept[:, 1] != kept[:, 2]) & (kept[:, 0] != kept[:, 2])
     kept = kept[whole]
-    _, unique = np.unique(np.sort(kept, axis=1), axis=0, return_index=True)
+    _, unique = np.unique(_pack(np.sort(kept, axis=1).astype(np.int64)), return_index=True)
     return np.ascontiguousarray(kept[np.sort(unique)], dtype=np.int32)
+
+
+def _pack(rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """One int64 per row of three non-negative ints (np.unique on 1-D keys is ~10x faster than on rows)."""
+    base = int(rows.max(initial=0)) + 1
+    if base ** 3 >= 2 ** 63:
+        raise ValueError(f"mesh too large to cluster at this cell size ({base} cells along an axis)")
+    return (rows[:, 0] * base + rows[:, 1]) * base + rows[:, 2]
 
 
 def _visual_meshes(model: mujoco.MjModel) -> list[int]:
