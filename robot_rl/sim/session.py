@@ -27,6 +27,7 @@ from robot_rl.replay.recorder import ACTION_NAMES
 from robot_rl.robot.interface import RobotCommand, RobotObservation
 from robot_rl.sim.pick_cube import PickCubeSim
 
+PICK_STATE_DIM = STATE_DIM + 3  # with ``cube_in_state``: the policy state, then the cube position (m, base frame)
 Images = Mapping[str, npt.NDArray[np.uint8]]
 # images ({} when not rendering), state -> 7 action units [vx vy vz wx wy wz gripper]
 PolicyFn = Callable[[Images, npt.NDArray[np.float32]], npt.NDArray[np.float32]]
@@ -50,9 +51,10 @@ def action_scale(max_linear_speed: float, max_angular_speed: float) -> npt.NDArr
 
 
 def group_info(cameras: Sequence[str], image_size: int, scale: Sequence[float], control_hz: float,
-               task: str = "pick_cube", goal: str = "pick up the cube", robot: str = "panda_sim") -> GroupInfo:
+               task: str = "pick_cube", goal: str = "pick up the cube", robot: str = "panda_sim",
+               state_dim: int = STATE_DIM) -> GroupInfo:
     """The replay group description the replay writer would write for this configuration."""
-    return GroupInfo(camera_names=list(cameras), image_size=(image_size, image_size), state_dim=STATE_DIM,
+    return GroupInfo(camera_names=list(cameras), image_size=(image_size, image_size), state_dim=state_dim,
                      action_dim=len(ACTION_NAMES), task=task, goal=goal, robot=robot, control_hz=control_hz,
                      action_names=list(ACTION_NAMES), action_scale=[float(s) for s in scale])
 
@@ -73,9 +75,11 @@ class SimSession:
     """Runs and records episodes on one ``PickCubeSim``; ``run_episode`` once per episode."""
 
     def __init__(self, sim: PickCubeSim, scale: npt.NDArray[np.float32], writer: EpisodeWriter | None = None,
-                 image_size: int = 128, render: bool = True) -> None:
+                 image_size: int = 128, render: bool = True, cube_in_state: bool = False) -> None:
         self.sim, self.scale, self.writer = sim, np.asarray(scale, dtype=np.float32), writer
         self.render, self.image_size = render, image_size
+        # the low-dimensional configuration: the simulator's cube position stands in for the cameras
+        self.cube_in_state = cube_in_state
         cameras = writer.info.camera_names if writer is not None else sim.camera_names
         self._blank = {c: np.zeros((image_size, image_size, 3), np.uint8) for c in cameras}
         self.episodes = 0
@@ -110,6 +114,8 @@ class SimSession:
         steps = 0
         for steps in range(1, max_steps + 1):
             state = observation_state(observation)
+            if self.cube_in_state:
+                state = np.concatenate([state, sim.cube_position()]).astype(np.float32)
             images = self.images()
             trajectory.append(observation.ee_position.copy())
             proposal = (np.asarray(policy(images, state), dtype=np.float32) if policy is not None
