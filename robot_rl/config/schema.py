@@ -124,8 +124,13 @@ class ModelConfig:
     hidden_dims: list[int] = field(default_factory=lambda: [256, 256])  # actor trunk MLP
     log_std_min: float = -5.0  # bounds of the Gaussian's log standard deviation (before tanh squashing)
     log_std_max: float = 2.0
+    # action dimensions the actor always outputs as 0 (e.g. [3, 4, 5]: hold the gripper's orientation, as
+    # gym-hil's pick task acts in x, y, z and the gripper only); they take no part in the entropy either
+    fixed_action_dims: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        _require(all(0 <= d < 7 for d in self.fixed_action_dims) and len(set(self.fixed_action_dims)) < 7,
+                 f"policy.model.fixed_action_dims={self.fixed_action_dims}: use indices 0..6, leave one free")
         _require(self.encoder in MODEL_ENCODERS, f"policy.model.encoder={self.encoder!r}: use one of {', '.join(MODEL_ENCODERS)}")
         _require(len(self.conv_channels) > 0 and len(self.conv_channels) == len(self.conv_strides),
                  f"policy.model.conv_channels={self.conv_channels} and conv_strides={self.conv_strides}: "
@@ -156,6 +161,7 @@ class ModelConfig:
             "image_std": list(self.image_std), "state_dim": self.state_dim,
             "state_features": self.state_features, "hidden_dims": list(self.hidden_dims),
             "log_std_min": self.log_std_min, "log_std_max": self.log_std_max,
+            **({"fixed_action_dims": sorted(self.fixed_action_dims)} if self.fixed_action_dims else {}),
         }
 
 
@@ -199,7 +205,7 @@ class LearnerConfig:
     critic_lr: float = 3e-4  # Adam learning rate of the critics and the shared image encoder
     temperature_lr: float = 3e-4  # Adam learning rate of log(alpha)
     init_temperature: float = 0.01  # alpha at the start of training
-    target_entropy: Optional[float] = None  # automatic temperature target; null = -action_dim / 2
+    target_entropy: Optional[float] = None  # automatic temperature target; null = -(free action dims) / 2
     tau: float = 0.005  # Polyak averaging rate of the target critics
     augmentation_pad: int = 4  # DrQ random shift: pad by this many pixels and crop back (0 = no augmentation)
     # With a frozen pretrained encoder (policy.model.freeze_encoder): run the backbone once per stored frame
@@ -207,6 +213,9 @@ class LearnerConfig:
     # then (the cached features are of the unshifted frame); see robot_rl/learn/features.py.
     cache_image_features: bool = False
     n_step: int = 1  # n-step returns, computed by the replay sampler inside each episode
+    # --- behaviour cloning on the operator's steps (demonstrations and interventions) ---
+    bc_pretrain_updates: int = 0  # warm start: actor-only imitation updates before the first SAC update
+    bc_weight: float = 0.0  # weight of the imitation term added to the SAC actor loss (0 = pure SAC)
     # --- discrete gripper critic (robot_rl.learn.gripper) ---
     gripper_critic: bool = True  # train a close/stay/open double-Q critic and distil its choice into the actor
     gripper_hidden_dims: list[int] = field(default_factory=lambda: [256, 256])  # gripper critic MLP
@@ -243,6 +252,8 @@ class LearnerConfig:
         _require(0.0 < self.tau <= 1.0, f"learner.tau={self.tau}: use a value in (0, 1]")
         _require(self.augmentation_pad >= 0 and self.n_step >= 1,
                  "learner.augmentation_pad must be >= 0 and learner.n_step >= 1")
+        _require(self.bc_pretrain_updates >= 0 and self.bc_weight >= 0,
+                 "learner.bc_pretrain_updates and learner.bc_weight must be >= 0")
         _require(0.0 < self.gripper_deadband < 2.0, "learner.gripper_deadband must be in (0, 2)")
         _require(self.weights_every_s > 0 and self.checkpoint_every_s > 0 and self.poll_s > 0,
                  "learner.weights_every_s, checkpoint_every_s and poll_s must be > 0 seconds")

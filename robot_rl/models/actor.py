@@ -97,6 +97,8 @@ class Actor(nn.Module):
     ignored and the actor is state-only (``self.cameras == []``).
     """
 
+    free_dims: torch.Tensor  # 1 per action dimension the policy sets, 0 where policy.model.fixed_action_dims
+
     def __init__(self, config: ModelConfig, cameras: Sequence[str], image_size: int) -> None:
         super().__init__()
         self.config = config
@@ -109,6 +111,9 @@ class Actor(nn.Module):
         self.trunk = mlp([self.encoder.output_dim, *config.hidden_dims])
         self.mean = nn.Linear(config.hidden_dims[-1], ACTION_DIM)
         self.log_std = nn.Linear(config.hidden_dims[-1], ACTION_DIM)
+        free = torch.ones(ACTION_DIM)
+        free[list(config.fixed_action_dims)] = 0.0
+        self.register_buffer("free_dims", free, persistent=False)
 
     @property
     def uses_images(self) -> bool:
@@ -129,16 +134,18 @@ class Actor(nn.Module):
         lo, hi = self.config.log_std_min, self.config.log_std_max
         log_std = lo + 0.5 * (hi - lo) * (torch.tanh(self.log_std(hidden)) + 1.0)
         std = log_std.exp()
+        free = self.free_dims
+        mu = mu * free
         if deterministic:
             u = mu
         else:
             noise = torch.randn(mu.shape, device=mu.device, dtype=mu.dtype, generator=generator)
-            u = mu + std * noise
+            u = mu + std * noise * free
         action = torch.tanh(u)
         gaussian = -0.5 * ((u - mu) / std) ** 2 - log_std - 0.5 * math.log(2 * math.pi)
         # log(1 - tanh(u)^2), written stably: 2 * (log 2 - u - softplus(-2u))
         squash = 2.0 * (math.log(2.0) - u - F.softplus(-2.0 * u))
-        log_prob = (gaussian - squash).sum(dim=-1)
+        log_prob = ((gaussian - squash) * free).sum(dim=-1)
         return ActorOutput(action=action, log_prob=log_prob, mean_action=torch.tanh(mu))
 
     @torch.inference_mode()

@@ -131,3 +131,23 @@ def test_state_only_actor_needs_no_images_and_records_no_cameras() -> None:
 def test_use_images_without_cameras_says_how_to_fix_it() -> None:
     with pytest.raises(ValueError, match="use_images=false"):
         Actor(ModelConfig(), [], 32)
+
+
+def test_fixed_action_dims_stay_zero_and_leave_the_log_prob() -> None:
+    torch.manual_seed(0)
+    images, state = batch(b=4)
+    free = Actor(ModelConfig(), CAMERAS, 32)
+    fixed = Actor(ModelConfig(fixed_action_dims=[3, 4, 5]), CAMERAS, 32)
+    fixed.load_state_dict(free.state_dict())
+    out = fixed(images, state, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(out.action[:, 3:6], torch.zeros(4, 3)) and torch.equal(out.mean_action[:, 3:6], torch.zeros(4, 3))
+    reference = free(images, state, generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(out.action[:, [0, 1, 2, 6]], reference.action[:, [0, 1, 2, 6]])
+    with torch.no_grad():  # the fixed dimensions' spread no longer enters the log-probability
+        fixed.log_std.bias[3:6] += 1.0
+    again = fixed(images, state, generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(again.log_prob, out.log_prob)
+    assert fixed.architecture()["model"]["fixed_action_dims"] == [3, 4, 5]  # type: ignore[index]
+    assert "fixed_action_dims" not in free.architecture()["model"]  # type: ignore[operator]
+    with pytest.raises(ConfigError):
+        ModelConfig(fixed_action_dims=[7])
