@@ -71,6 +71,9 @@ class Batch(NamedTuple):
     # cached backbone feature maps per camera (learner.cache_image_features); empty: encode ``images``
     image_features: dict[str, torch.Tensor] = {}
     next_image_features: dict[str, torch.Tensor] = {}
+    # B, 1 where the operator chose the action (demonstrations and interventions); empty when the
+    # sampler does not say (a synthetic source): what the behaviour-cloning term imitates
+    intervention: torch.Tensor = torch.zeros(0)
 
 
 def to_torch(batch: NumpyBatch, device: torch.device) -> Batch:
@@ -97,4 +100,5 @@ def to_torch(batch: NumpyBatch, device: torch.device) -> Batch:
         discount=floats(batch.discount).reshape(-1),
         image_features={k: move(v) for k, v in getattr(batch, "image_features", {}).items()},
         next_image_features={k: move(v) for k, v in getattr(batch, "next_image_features", {}).items()},
+        intervention=floats(getattr(batch, "intervention", np.zeros(0))).reshape(-1),
     )

@@ -41,6 +41,7 @@ class FeatureBatch(NamedTuple):
     discount: npt.NDArray[np.float32]
     image_features: dict[str, npt.NDArray[np.float16]]
     next_image_features: dict[str, npt.NDArray[np.float16]]
+    intervention: npt.NDArray[np.float32]
 
 
 class FeatureCacheSampler:
@@ -97,4 +98,5 @@ class FeatureCacheSampler:
             images={}, state=batch.state, action=batch.action, reward=batch.reward, next_images={},
             next_state=batch.next_state, done=batch.done, discount=batch.discount,
             image_features={c: f[batch.indices] for c, f in self.features.items()},
-            next_image_features={c: f[batch.next_indices] for c, f in self.features.items()})
+            next_image_features={c: f[batch.next_indices] for c, f in self.features.items()},
+            intervention=batch.intervention)

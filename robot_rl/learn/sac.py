@@ -98,6 +98,15 @@ def gripper_distill_loss(pi: ActorOutput, gripper_qf: GripperCritic, features: t
     return loss, {"losses/gripper_distill_loss": loss.detach()}
 
 
+def bc_loss(mean_action: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Behaviour cloning: squared error of the mean action against the operator's actions in the batch
+    (the steps flagged ``intervention``: demonstrations and corrections); 0 when the batch has none."""
+    expert = batch.intervention if batch.intervention.numel() else torch.zeros_like(batch.reward)
+    error = ((mean_action - batch.action) ** 2).sum(dim=-1)
+    loss = (error * expert).sum() / expert.sum().clamp(min=1.0)
+    return loss, {"losses/bc_loss": loss.detach()}
+
+
 def temperature_loss(log_alpha: torch.Tensor, log_prob: torch.Tensor, target_entropy: float
                      ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """``-alpha * (log pi + target_entropy)``: raises alpha while the entropy is below the target."""
@@ -129,7 +138,8 @@ class SAC(nn.Module):
                              "robot.gripper_closed_position to the two ends of the gripper joint")
         self.gripper_range = (gripper_open_position, gripper_closed_position)
         self.log_alpha = nn.Parameter(torch.tensor(math.log(learner.init_temperature)))
-        self.target_entropy = (-ACTION_DIM / 2.0 if learner.target_entropy is None
+        free_dims = ACTION_DIM - len(set(model.fixed_action_dims))
+        self.target_entropy = (-free_dims / 2.0 if learner.target_entropy is None
                                else float(learner.target_entropy))
         # The encoder learns through the critic loss; the actor's optimizer holds only its head.
         actor_head = [p for n, p in self.actor.named_parameters() if not n.startswith("encoder.")]
@@ -141,6 +151,9 @@ class SAC(nn.Module):
             "actor": torch.optim.Adam(actor_head, lr=learner.actor_lr),
             "temperature": torch.optim.Adam([self.log_alpha], lr=learner.temperature_lr),
         }
+        if learner.bc_pretrain_updates > 0:  # the warm start trains the encoder too, so it has its own optimizer
+            trained = [p for p in self.actor.parameters() if p.requires_grad]
+            self.optimizers["bc"] = torch.optim.Adam(trained, lr=learner.actor_lr)
 
     @property
     def alpha(self) -> torch.Tensor:
@@ -186,12 +199,33 @@ class SAC(nn.Module):
                 distill, info = gripper_distill_loss(pi, self.gripper_qf, features, current_gripper)
                 metrics.update(info)
                 loss = loss + self.cfg.gripper_distill_weight * distill
+            if self.cfg.bc_weight > 0:
+                imitation, info = bc_loss(pi.mean_action, batch)
+                metrics.update(info)
+                loss = loss + self.cfg.bc_weight * imitation
             self._step("actor", loss, reduce)
 
             alpha_loss, info = temperature_loss(self.log_alpha, pi.log_prob, self.target_entropy)
             metrics.update(info)
             self._step("temperature", alpha_loss, reduce)
         metrics["charts/alpha"] = self.alpha
+        return metrics
+
+    def bc_update(self, batch: Batch, reduce_gradients: GradientHook | None = None) -> dict[str, torch.Tensor]:
+        """One behaviour-cloning step of the actor (encoder included) on the batch's operator steps: the
+        warm start before RL (``learner.bc_pretrain_updates``)."""
+        actor = self.actor
+        if actor.encoder.frozen_backbones and batch.image_features:
+            features = actor.encoder.project(batch.image_features, batch.state)
+        else:
+            features = actor.encoder(self.augment(batch.images), batch.state)
+        loss, metrics = bc_loss(actor.head(features).mean_action, batch)
+        optimizer = self.optimizers["bc"]
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        (reduce_gradients or (lambda params: None))(
+            [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None])
+        optimizer.step()
         return metrics
 
     def encode(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:

@@ -62,6 +62,7 @@ class Trainer:
         # counters: everything a resume needs besides the tensors
         self.updates = 0  # critic updates done
         self.actor_updates = 0
+        self.bc_updates = 0  # warm-start imitation updates done (learner.bc_pretrain_updates)
         self.env_steps = 0  # committed steps counted (sum of replay_position)
         self.replay_position: dict[str, int] = {}
         self.weights_version = -1
@@ -82,7 +83,8 @@ class Trainer:
     # ------------------------------------------------------------------------------------------- state
 
     def counters(self) -> dict[str, Any]:
-        return {"updates": self.updates, "actor_updates": self.actor_updates, "env_steps": self.env_steps,
+        return {"updates": self.updates, "actor_updates": self.actor_updates, "bc_updates": self.bc_updates,
+                "env_steps": self.env_steps,
                 "replay_position": dict(self.replay_position), "weights_version": self.weights_version}
 
     def _resume(self) -> None:
@@ -92,6 +94,7 @@ class Trainer:
         state = load_checkpoint(path, self.sac)
         self.updates = int(state["updates"])
         self.actor_updates = int(state["actor_updates"])
+        self.bc_updates = int(state.get("bc_updates", 0))
         self.env_steps = int(state["env_steps"])
         self.replay_position = {str(k): int(v) for k, v in state["replay_position"].items()}
         self.weights_version = int(state["weights_version"])
@@ -146,18 +149,21 @@ class Trainer:
         and checkpoint when due. Returns the number of updates run (0 = idle: nothing owed)."""
         if self.dist.is_main:
             self._count_new_data()
-            todo = self.owed_updates()
+            todo, bc_todo = self.owed_updates(), self.owed_bc_updates()
             if self.max_updates is not None:
                 todo = min(todo, self.max_updates - self.updates)
-            todo = max(0, min(todo, UPDATES_PER_ROUND))
+            todo = 0 if bc_todo else max(0, min(todo, UPDATES_PER_ROUND))  # the warm start comes first
         else:
             self.sampler.refresh()
-            todo = 0
-        todo, env_steps = distributed.broadcast_ints([todo, self.env_steps], self.dist, self.device)
+            todo = bc_todo = 0
+        todo, bc_todo, env_steps = distributed.broadcast_ints([todo, bc_todo, self.env_steps], self.dist,
+                                                              self.device)
         self.env_steps = env_steps
         if distributed.any_rank(self._stop_requested, self.dist, self.device):
             self._stopped = True  # every rank leaves in the same round
             return 0
+        for _ in range(bc_todo):
+            self._bc_update_once()
         for _ in range(todo):
             self._update_once()
         now = time.monotonic()
@@ -165,7 +171,21 @@ class Trainer:
             self.publish_weights()
         if now - self._last_checkpoint >= self.cfg.checkpoint_every_s:
             self.checkpoint()
-        return todo
+        return todo + bc_todo
+
+    def owed_bc_updates(self) -> int:
+        """Warm-start imitation updates still due (``learner.bc_pretrain_updates``), at most a round's worth."""
+        if self.env_steps < max(self.cfg.learning_starts, 1) or self.updates > 0:
+            return 0
+        return max(0, min(self.cfg.bc_pretrain_updates - self.bc_updates, UPDATES_PER_ROUND))
+
+    def _bc_update_once(self) -> None:
+        batch = to_torch(self.sampler.sample(self.cfg.batch_size), self.device)
+        reduce = (lambda grads: distributed.all_reduce_mean(grads, self.dist)) if self.dist.enabled else None
+        metrics = self.sac.bc_update(batch, reduce_gradients=reduce)
+        self.bc_updates += 1
+        if self.dist.is_main and self.bc_updates % self.cfg.log_every_updates == 0:
+            self.logger.accumulate(metrics)
 
     def _update_once(self) -> None:
         start = time.perf_counter()

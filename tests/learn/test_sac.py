@@ -10,7 +10,7 @@ from safetensors.torch import save_file
 from robot_rl.learn.augment import random_shift
 from robot_rl.learn.batch import Batch, to_torch
 from robot_rl.learn.gripper import CLOSE, OPEN, STAY, choice_to_command, command_to_choice
-from robot_rl.learn.sac import SAC, critic_loss
+from robot_rl.learn.sac import SAC, bc_loss, critic_loss
 from robot_rl.learn.synthetic import SyntheticSampler
 from robot_rl.models.critics import CriticEnsemble, EnsembleLinear, GripperCritic
 from robot_rl.models.encoders import ImageEncoder
@@ -165,3 +165,41 @@ def test_frozen_pretrained_encoder_stays_fixed(tmp_path: Path) -> None:
     assert all(torch.equal(v, backbone_before[k]) for k, v in encoder.backbone.state_dict().items())
     assert all(torch.equal(v, backbone.state_dict()[k]) for k, v in encoder.backbone.state_dict().items())
     assert any(not torch.equal(v, projection_before[k]) for k, v in encoder.projection.state_dict().items())
+
+
+def test_bc_loss_imitates_only_the_operators_steps(tmp_path: Path) -> None:
+    sac, batch = make_sac(tmp_path)
+    mean = torch.zeros_like(batch.action)
+    flags = torch.zeros_like(batch.reward)
+    flags[:4] = 1.0
+    loss, _ = bc_loss(mean, batch._replace(intervention=flags))
+    expected = (batch.action[:4] ** 2).sum(dim=-1).mean()
+    torch.testing.assert_close(loss, expected)
+    none, _ = bc_loss(mean, batch._replace(intervention=torch.zeros_like(flags)))
+    assert float(none) == 0.0
+
+
+def test_bc_warm_start_moves_the_mean_action_onto_the_recorded_actions(tmp_path: Path) -> None:
+    sac, batch = make_sac(tmp_path, "learner.bc_pretrain_updates=1", "learner.actor_lr=3e-3")
+    batch = batch._replace(intervention=torch.ones_like(batch.reward),
+                           action=torch.full_like(batch.action, 0.5))  # one action to imitate everywhere
+    critics_before = snapshot(sac.qf)
+    losses = [float(sac.bc_update(batch)["losses/bc_loss"]) for _ in range(60)]
+    assert losses[-1] < 0.1 * losses[0], losses
+    assert all(torch.equal(v, critics_before[k]) for k, v in sac.qf.state_dict().items())
+
+
+def test_bc_weight_adds_the_imitation_term_to_the_actor_loss(tmp_path: Path) -> None:
+    sac, batch = make_sac(tmp_path, "learner.bc_weight=1.0")
+    metrics = sac.update(batch._replace(intervention=torch.ones_like(batch.reward)), update_actor=True)
+    assert float(metrics["losses/bc_loss"]) > 0
+    plain, _ = make_sac(tmp_path)
+    assert "losses/bc_loss" not in plain.update(batch, update_actor=True)
+
+
+def test_fixed_action_dims_are_zero_and_lower_the_entropy_target(tmp_path: Path) -> None:
+    sac, batch = make_sac(tmp_path, "policy.model.fixed_action_dims=[3,4,5]")
+    assert sac.target_entropy == -2.0  # four free dimensions: x, y, z, gripper
+    out = sac.actor(batch.images, batch.state)
+    assert torch.equal(out.action[:, 3:6], torch.zeros_like(out.action[:, 3:6]))
+    assert out.action[:, :3].abs().sum() > 0 and torch.isfinite(out.log_prob).all()

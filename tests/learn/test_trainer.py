@@ -25,7 +25,8 @@ def test_smoke_gets_past_learning_starts_and_hands_over_weights(tmp_path: Path) 
     committed["store_b/robot_2"] = 5
     trainer.run(stop_when_idle=True)
     # 35 steps, 15 of them past learning_starts, 2 updates each; every second one updates the actor
-    assert trainer.counters() == {"updates": 30, "actor_updates": 15, "env_steps": 35, "weights_version": 30,
+    assert trainer.counters() == {"updates": 30, "actor_updates": 15, "bc_updates": 0, "env_steps": 35,
+                                  "weights_version": 30,
                                   "replay_position": {"store_a/robot_1": 30, "store_b/robot_2": 5}}
     assert announced and announced[-1].version == 30 and latest_weights(config.policy.weights_dir) == announced[-1]
     assert trainer.logger.last["losses/qf_loss"] > 0 and "losses/actor_loss" in trainer.logger.last
