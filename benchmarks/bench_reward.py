@@ -14,7 +14,7 @@ thresholds calibrated on the training store's own held-out split), then measures
 * ``voc_reversed_mean``: the same episodes played backwards (should be clearly negative);
 * ``done_precision`` / ``done_recall``: the critic's done head at its calibrated threshold.
 
-    python benchmarks/bench_reward.py [--quick] [--json PATH] [--data DIR] [--device cpu|cuda]
+    python benchmarks/bench_reward.py [--quick] [--json PATH] [--data DIR] [--device cpu|cuda] [--models DIR]
 
 ``--data DIR`` keeps the recorded stores there and reuses them on the next run (recording is the slow
 part on a CPU renderer). Measures; never passes or fails.
@@ -54,13 +54,25 @@ def record(path: Path, n: int, seed: int, cameras: list[str]) -> str:
 
 
 def cross_fitted(probs: list[np.ndarray], labels: list[np.ndarray], target: float) -> tuple[float, float]:
-    """Precision and recall with thresholds chosen on even episodes for odd ones and vice versa."""
+    """Precision and recall with thresholds chosen on one half of the episodes for the other and vice
+    versa (halves alternate within successful and within failed episodes)."""
+    successful = [i for i, y in enumerate(labels) if y.any()]
+    failed = [i for i, y in enumerate(labels) if not y.any()]
+    halves = [successful[0::2] + failed[0::2], successful[1::2] + failed[1::2]]
     tp = fp = positives = 0
-    for fit in (0, 1):
-        cal = calibrate_threshold(np.concatenate(probs[fit::2]), np.concatenate(labels[fit::2]), target)
-        p, y = np.concatenate(probs[1 - fit::2]) >= cal.threshold, np.concatenate(labels[1 - fit::2])
+    for fit, test in (halves, halves[::-1]):
+        cal = calibrate_threshold(np.concatenate([probs[i] for i in fit]), np.concatenate([labels[i] for i in fit]),
+                                  target)
+        p, y = np.concatenate([probs[i] for i in test]) >= cal.threshold, np.concatenate([labels[i] for i in test])
         tp, fp, positives = tp + int((p & y).sum()), fp + int((p & ~y).sum()), positives + int(y.sum())
     return tp / max(tp + fp, 1), tp / max(positives, 1)
+
+
+def newest(directory: Path, kind: str) -> Path:
+    files = sorted(directory.glob(f"{kind}-*.safetensors"), key=lambda p: int(p.stem.split("-")[1]))
+    if not files:
+        raise SystemExit(f"--models {directory}: no {kind}-N.safetensors there")
+    return files[-1]
 
 
 def main() -> None:
@@ -69,6 +81,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--data", type=Path, help="keep (and reuse) the recorded stores in this directory")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--models", type=Path, help="measure the newest model files in this directory (a previous "
+                        "run's models_* directory) instead of training new ones")
     args = parser.parse_args()
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
     data = args.data or Path(tempfile.mkdtemp(prefix="bench_reward_"))
@@ -79,13 +93,17 @@ def main() -> None:
     eval_store = record(data / f"eval_{tag}", n_eval, seed=900, cameras=cameras)
     cfg = RewardConfig(device=args.device, epochs=20 if args.quick else 30,
                        progress_steps=600 if args.quick else 1500, batch_size=64, image_size=64)
-    models = data / f"models_{tag}_{int(time.time())}"
-    start = time.perf_counter()
-    clf_path = train_classifier_from_store(train_store, models, cfg)
-    clf_s = time.perf_counter() - start
-    start = time.perf_counter()
-    critic_path = train_progress_from_store(train_store, models, cfg)
-    critic_s = time.perf_counter() - start
+    if args.models:
+        clf_path, critic_path = newest(args.models, "classifier"), newest(args.models, "progress")
+        clf_s = critic_s = float("nan")
+    else:
+        models = data / f"models_{tag}_{int(time.time())}"
+        start = time.perf_counter()
+        clf_path = train_classifier_from_store(train_store, models, cfg)
+        clf_s = time.perf_counter() - start
+        start = time.perf_counter()
+        critic_path = train_progress_from_store(train_store, models, cfg)
+        critic_s = time.perf_counter() - start
 
     held = load_episodes(eval_store, image_size=cfg.image_size)
     classifier = SuccessClassifier.load(clf_path, args.device)
