@@ -3,7 +3,9 @@
 Stages (seconds, host wall clock):
 
     receive     observation stamp (camera capture) -> the newest frame of the set reached the node
-    assemble    picking the frames and state for the tick, crop and resize (CPU)
+    assemble    start of the callback that triggered the tick (the last frame of the set arriving, or the
+                timer) -> observation ready: that frame's crop and resize (the others were resized
+                as they arrived), picking the frames and state (CPU)
     preprocess  upload to the model's device (uint8), state tensor
     inference   the actor's forward pass, including the copy of the action back to the host
     publish     building and publishing the action messages

@@ -29,7 +29,9 @@ from std_msgs.msg import Float32, String
 
 from robot_rl.models.weights import WeightsError, WeightsInfo, latest_weights
 from robot_rl.perception import CameraFrame, FrameBuffers, ImageFormatError, ObservationAssembler, StateHistory
+from robot_rl.perception.image import crop_resize
 from robot_rl.policy import STATE_DIM, FrameSetTrigger, LatencyStats
+from robot_rl.policy.process import GcPauses, freeze_startup_objects, keep_large_buffers
 from robot_rl.policy.runner import DeviceError, PolicyRunner
 from robot_rl.ros import qos
 from robot_rl.ros.diagnostics import ERROR, OK, WARN
@@ -51,6 +53,7 @@ class PolicyServerNode(RobotRLLifecycleNode):
         self.published_version: int | None = None
         self.counts = {"ticks": 0, "stale_ticks": 0, "nonfinite_actions": 0, "deadline_misses": 0}
         self.status = (OK, "")
+        self.gc_pauses: GcPauses | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -91,6 +94,8 @@ class PolicyServerNode(RobotRLLifecycleNode):
                                lambda msg, c=c: self.on_image(c, msg), qos.SENSOR) for c in cameras]]
         self.stats_timer = self.create_timer(STATS_PERIOD_S, self.report_stats)
         self.publish_version()
+        freeze_startup_objects()  # after the actors exist: no full collection ever scans them in a tick again
+        self.gc_pauses = GcPauses()
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: State) -> TransitionCallbackReturn:
@@ -126,6 +131,9 @@ class PolicyServerNode(RobotRLLifecycleNode):
         if self.runner is not None:
             self.runner.close()
             self.runner = None
+        if self.gc_pauses is not None:
+            self.gc_pauses.close()
+            self.gc_pauses = None
 
     def destroy_node(self) -> None:
         self.release()
@@ -137,15 +145,18 @@ class PolicyServerNode(RobotRLLifecycleNode):
         return self.get_clock().now().nanoseconds * 1e-9
 
     def on_image(self, camera: str, msg: Image) -> None:
-        now = self.now_s()
+        start, now = time.perf_counter(), self.now_s()
         try:
-            frame = CameraFrame(camera, image_array(msg), stamp_s(msg.header.stamp), now)
+            # cropped and resized as it arrives: a tick then waits for the last camera's resize only, and the
+            # 900 KB message is released at once (the assembler passes an image of the policy's size through)
+            image = crop_resize(image_array(msg), self.settings.cameras.policy_image_size)
+            frame = CameraFrame(camera, image, stamp_s(msg.header.stamp), now)
             self.frames.put(frame)
         except (ImageFormatError, ValueError) as err:
             self.get_logger().error(f"camera {camera}: {err}", throttle_duration_sec=5.0)
             return
         if self.acting and self.on_frames and self.trigger.on_frame(camera, frame.capture_time_s, now):
-            self.tick(now)
+            self.tick(now, start)
 
     def on_joint_state(self, msg: JointState) -> None:
         name = self.settings.robot.gripper_joint
@@ -174,13 +185,13 @@ class PolicyServerNode(RobotRLLifecycleNode):
     # --- the tick ----------------------------------------------------------------------------------
 
     def on_timer(self) -> None:
-        now = self.now_s()
+        start, now = time.perf_counter(), self.now_s()
         if not self.on_frames or self.trigger.due(now):
-            self.tick(now)
+            self.tick(now, start)
 
-    def tick(self, now: float) -> None:
+    def tick(self, now: float, start: float) -> None:
+        """Act on the newest observation; ``start`` is when the callback that triggered it began (perf_counter)."""
         assert self.runner is not None
-        start = time.perf_counter()
         observation = self.assembler.assemble(now)
         if observation.stale:
             self.counts["stale_ticks"] += 1
@@ -248,11 +259,15 @@ class PolicyServerNode(RobotRLLifecycleNode):
                 self.set_status(WARN, message)
         st = self.runner.status()
         values = {k: round(v, 3) for k, v in self.latency.summary().items() if np.isfinite(v)}
+        if self.gc_pauses is not None:
+            values["gc_full_collections"] = self.gc_pauses.collections[2]
+            values["gc_pause_ms_max"] = round(self.gc_pauses.max_pause_s * 1000.0, 3)
         self.diagnostics.set_values(weights_version=st.version, loads_ok=st.loads_ok, loads_rejected=st.loads_rejected,
                                     last_load_error=st.last_error, device=str(self.runner.device), **self.counts, **values)
 
 
 def main(args: list[str] | None = None) -> int:
+    keep_large_buffers()  # before rclpy allocates its first message buffers (robot_rl.policy.process)
     return run_node(PolicyServerNode, args)
 
 
