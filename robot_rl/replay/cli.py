@@ -1,6 +1,7 @@
 """``robot-rl replay``: inspect, verify, export and import replay stores.
 
     robot-rl replay inspect runs/sim/replay.zarr [--json]
+    robot-rl replay inspect runs/sim/replay.zarr --progress-model critic.safetensors --min-voc 0.8 --keep keep.json
     robot-rl replay verify runs/sim/replay.zarr
     robot-rl replay export runs/sim/replay.zarr out_bag --format rosbag2 [--group G] [--episodes 0-9]
     robot-rl replay import bag_folder runs/sim/replay.zarr --group session1 [--task T --goal G]
@@ -33,6 +34,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = sub.add_parser("inspect", help="groups, episodes, steps, sources, sizes and schema of a store")
     p.add_argument("store", help="replay store path or fsspec URL")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--progress-model", help="a progress critic .safetensors file: also report each episode's "
+                   "value-order correlation and negative-delta rate (robot_rl.reward.screening)")
+    p.add_argument("--goal", help="goal text for the critic (default: each group's recorded goal)")
+    p.add_argument("--min-voc", type=float, help="filter: keep episodes with at least this value-order correlation")
+    p.add_argument("--max-negative-rate", type=float, help="filter: keep episodes with at most this negative-delta rate")
+    p.add_argument("--keep", help="write the episodes that pass the filter to this JSON file "
+                   "(robot-rl reward train-* --keep FILE trains on them)")
+    p.add_argument("--device", default="cpu", help="device for the critic: cpu | cuda | cuda:N | auto")
     p.set_defaults(func=_guarded(cmd_inspect))
 
     p = sub.add_parser("verify", help="read every committed chunk; report damage with its episodes")
@@ -106,9 +115,36 @@ def summarize(location: str) -> dict[str, Any]:
     return {"store": location, "groups": groups}
 
 
+def _screen(args: argparse.Namespace) -> tuple[list[Any], list[str]]:
+    """Screens and their table for ``inspect --progress-model`` (none without it)."""
+    if not args.progress_model:
+        if args.min_voc is not None or args.max_negative_rate is not None or args.keep or args.goal is not None:
+            raise ReplayError("--goal, --min-voc, --max-negative-rate and --keep need --progress-model MODEL "
+                              "(a critic from robot-rl reward train-progress)")
+        return [], []
+    from robot_rl.reward.interface import RewardError
+    from robot_rl.reward import screening
+
+    try:
+        screens = screening.screen_store(args.store, args.progress_model, goal=args.goal, device=args.device)
+    except RewardError as err:
+        raise ReplayError(str(err)) from None
+    if args.keep:
+        kept = screening.kept_episodes(screens, args.min_voc, args.max_negative_rate)
+        screening.write_keep(args.keep, kept, store=args.store, model=args.progress_model, goal=args.goal,
+                             min_voc=args.min_voc, max_negative_rate=args.max_negative_rate)
+    return screens, screening.screen_lines(screens, args.min_voc, args.max_negative_rate)
+
+
 def cmd_inspect(args: argparse.Namespace) -> int:
     summary = summarize(args.store)
+    screens, table = _screen(args)
     if args.json:
+        if args.progress_model:
+            from robot_rl.reward.screening import passes
+
+            summary["screening"] = [dict(s.to_dict(), keep=passes(s, args.min_voc, args.max_negative_rate))
+                                    for s in screens]
         print(json.dumps(summary, indent=2))
         return 0
     print(f"{args.store}: {len(summary['groups'])} group(s)")
@@ -126,6 +162,11 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         if g["writer"]:
             w = g["writer"]
             print(f"    written by {w.get('program') or '?'} on {w.get('host')} (pid {w.get('pid')}) since {w.get('created')}")
+    if table:
+        print(f"screening with {args.progress_model}:")
+        print("\n".join("  " + line for line in table))
+    if args.keep:
+        print(f"wrote the episodes to keep to {args.keep}")
     return 0
 
 

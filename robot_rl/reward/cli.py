@@ -1,6 +1,7 @@
 """``robot-rl reward``: train reward models from a replay store and relabel stored episodes.
 
     robot-rl reward train-classifier runs/sim/replay.zarr --out runs/sim/reward [--override reward.epochs=50]
+                                     [--keep keep.json]   (episodes kept by robot-rl replay inspect --keep)
     robot-rl reward train-progress runs/sim/replay.zarr --out runs/sim/reward
     robot-rl reward relabel runs/sim/replay.zarr runs/sim/reward/progress-1.safetensors [--group G]
     robot-rl reward screen runs/sim/replay.zarr runs/sim/reward/progress-1.safetensors [--json]
@@ -31,6 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         p = sub.add_parser(name, help=f"train {what} from a replay store")
         p.add_argument("store", help="replay store path or fsspec URL")
         p.add_argument("--out", required=True, help="directory for the model file (numbered, never overwritten)")
+        p.add_argument("--keep", help="train only on the episodes this screening file keeps "
+                       "(robot-rl replay inspect STORE --progress-model M --min-voc X --keep FILE)")
         _common(p)
         p.set_defaults(func=_guarded(func))
     p = sub.add_parser("relabel", help="store rewards of a newer model next to the recorded ones")
@@ -77,10 +80,16 @@ def _cfg(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return to_object(load_config(args.config, args.override)).reward
 
 
+def _keep(args: argparse.Namespace) -> dict[str, set[int]] | None:
+    from robot_rl.reward.screening import load_keep
+
+    return load_keep(args.keep) if args.keep else None
+
+
 def cmd_train_classifier(args: argparse.Namespace) -> int:
     from robot_rl.reward.train import train_classifier_from_store
 
-    path = train_classifier_from_store(args.store, args.out, _cfg(args), args.group or None)
+    path = train_classifier_from_store(args.store, args.out, _cfg(args), args.group or None, keep=_keep(args))
     print(path)
     return 0
 
@@ -88,7 +97,7 @@ def cmd_train_classifier(args: argparse.Namespace) -> int:
 def cmd_train_progress(args: argparse.Namespace) -> int:
     from robot_rl.reward.train import train_progress_from_store
 
-    path = train_progress_from_store(args.store, args.out, _cfg(args), args.group or None)
+    path = train_progress_from_store(args.store, args.out, _cfg(args), args.group or None, keep=_keep(args))
     print(path)
     return 0
 
@@ -101,18 +110,11 @@ def cmd_relabel(args: argparse.Namespace) -> int:
 
 
 def cmd_screen(args: argparse.Namespace) -> int:
-    from robot_rl.reward.data import load_episodes
-    from robot_rl.reward.progress import ProgressCritic
-    from robot_rl.reward.screening import screen_episodes
+    from robot_rl.reward.screening import screen_lines, screen_store
 
-    critic = ProgressCritic.load(args.model, args.device)
-    episodes = load_episodes(args.store, args.group or None, critic.cameras, critic.image_size)
-    screens = screen_episodes(critic, episodes, args.goal)
+    screens = screen_store(args.store, args.model, args.group or None, args.goal, args.device)
     if args.json:
         print(json.dumps([s.to_dict() for s in screens], indent=1))
         return 0
-    print(f"{'group':<12} {'episode':>7} {'steps':>5} {'success':>7} {'VOC':>6} {'neg.delta':>9}")
-    for s in screens:
-        print(f"{s.group:<12} {s.episode:>7} {s.steps:>5} {str(s.success):>7} {s.voc:>6.3f} "
-              f"{s.negative_delta_rate:>9.3f}")
+    print("\n".join(screen_lines(screens)))
     return 0

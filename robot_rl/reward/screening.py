@@ -9,15 +9,22 @@
 
 Both are plain functions of arrays (no model), so ``robot-rl replay inspect`` and filters can call
 them on values from any critic; ``screen_episodes`` runs a critic over episodes and returns both.
+The filter (``passes``: VOC at least ``--min-voc``, negative-delta rate at most
+``--max-negative-rate``) is written by ``robot-rl replay inspect ... --keep FILE`` as the episodes
+to keep per group, which ``robot-rl reward train-* --keep FILE`` trains on.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
+
+from robot_rl.replay.errors import ReplayError
 
 if TYPE_CHECKING:
     from robot_rl.reward.data import Episode
@@ -79,3 +86,69 @@ def screen_episodes(critic: ProgressCritic, episodes: Sequence[Episode], goal: s
         out.append(EpisodeScreen(e.group, e.index, len(e), e.success, value_order_correlation(values),
                                  negative_delta_rate(deltas, tolerance)))
     return out
+
+
+def screen_store(store: str, model_path: str, groups: Sequence[str] | None = None, goal: str | None = None,
+                 device: str = "cpu") -> list[EpisodeScreen]:
+    """Screen every committed episode of ``store`` (``groups``: default all) with a progress critic file."""
+    from robot_rl.reward.data import load_episodes
+    from robot_rl.reward.progress import ProgressCritic
+
+    critic = ProgressCritic.load(model_path, device)
+    if goal is not None:
+        from robot_rl.reward.goals import normalize_goal
+
+        goal = normalize_goal(goal)  # an empty --goal is a mistake, not "use the recorded goal"
+    return screen_episodes(critic, load_episodes(store, groups, critic.cameras, critic.image_size), goal)
+
+
+def passes(screen: EpisodeScreen, min_voc: float | None, max_negative_rate: float | None) -> bool:
+    """The filter: VOC at least ``min_voc`` and negative-delta rate at most ``max_negative_rate`` (None: no limit)."""
+    return ((min_voc is None or screen.voc >= min_voc)
+            and (max_negative_rate is None or screen.negative_delta_rate <= max_negative_rate))
+
+
+def kept_episodes(screens: Sequence[EpisodeScreen], min_voc: float | None,
+                  max_negative_rate: float | None = None) -> dict[str, list[int]]:
+    """Group -> episodes that pass the filter: the ``--keep`` file training reads (``load_keep``)."""
+    out: dict[str, list[int]] = {}
+    for s in screens:
+        out.setdefault(s.group, [])
+        if passes(s, min_voc, max_negative_rate):
+            out[s.group].append(s.episode)
+    return out
+
+
+def screen_lines(screens: Sequence[EpisodeScreen], min_voc: float | None = None,
+                 max_negative_rate: float | None = None) -> list[str]:
+    """A table of the screens, with a keep column and a summary when a filter is given."""
+    filtered = min_voc is not None or max_negative_rate is not None
+    lines = [f"{'group':<12} {'episode':>7} {'steps':>5} {'success':>7} {'VOC':>6} {'neg.delta':>9}"
+             + ("  keep" if filtered else "")]
+    for s in screens:
+        lines.append(f"{s.group:<12} {s.episode:>7} {s.steps:>5} {str(s.success):>7} {s.voc:>6.3f} "
+                     f"{s.negative_delta_rate:>9.3f}" + (f"  {'yes' if passes(s, min_voc, max_negative_rate) else 'no'}"
+                                                         if filtered else ""))
+    if filtered:
+        kept = sum(passes(s, min_voc, max_negative_rate) for s in screens)
+        lines.append(f"{kept} of {len(screens)} episodes pass (VOC >= {min_voc}, negative-delta rate <= "
+                     f"{max_negative_rate})")
+    return lines
+
+
+def write_keep(path: str | Path, kept: Mapping[str, Sequence[int]], **facts: object) -> None:
+    """Write the filter's result (``kept_episodes``) as JSON, with the facts that produced it."""
+    Path(path).write_text(json.dumps({**facts, "episodes": {g: list(map(int, e)) for g, e in kept.items()}}, indent=1))
+
+
+def load_keep(path: str | Path) -> dict[str, set[int]]:
+    """Read a ``--keep`` file (``robot-rl replay inspect --progress-model ... --keep FILE``)."""
+    try:
+        episodes = json.loads(Path(path).read_text())["episodes"]
+        return {str(g): {int(e) for e in v} for g, v in episodes.items()}
+    except FileNotFoundError:
+        raise ReplayError(f"{path}: no such keep file; write one with robot-rl replay inspect STORE "
+                          "--progress-model MODEL --min-voc X --keep FILE") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise ReplayError(f"{path} is not a keep file ({err}); write one with robot-rl replay inspect STORE "
+                          "--progress-model MODEL --min-voc X --keep FILE") from None

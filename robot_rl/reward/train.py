@@ -10,12 +10,11 @@ model file.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from robot_rl.config.schema import RewardConfig
 from robot_rl.replay.relabel import write_relabel
@@ -23,43 +22,55 @@ from robot_rl.replay.store import group_names, open_root
 from robot_rl.reward.classifier import SuccessClassifier, train_classifier
 from robot_rl.reward.data import Episode, load_episodes, split_episodes
 from robot_rl.reward.files import load_model, save_model
-from robot_rl.reward.interface import ModelFileError
+from robot_rl.reward.interface import ModelFileError, NoPositivesError
 from robot_rl.reward.progress import ProgressCritic, train_progress
 
 Log = Callable[[str], None]
 
 
-def _episodes(store: str, cfg: RewardConfig, groups: Sequence[str] | None) -> list[Episode]:
-    return load_episodes(store, groups, cfg.cameras or None, cfg.image_size, cfg.success_reward)
+def select_episodes(store: str, cfg: RewardConfig, groups: Sequence[str] | None,
+              keep: Mapping[str, Collection[int]] | None = None) -> list[Episode]:
+    """The store's episodes; with ``keep`` (a screening filter) only those it lists."""
+    episodes = load_episodes(store, groups, cfg.cameras or None, cfg.image_size, cfg.success_reward)
+    if keep is None:
+        return episodes
+    kept = [e for e in episodes if e.index in keep.get(e.group, ())]
+    if not kept:
+        raise NoPositivesError(f"the keep filter leaves none of the {len(episodes)} episodes of {store}; "
+                               "lower --min-voc in robot-rl replay inspect or train without --keep")
+    return kept
 
 
-def _provenance(store: str, groups: Sequence[str] | None, cfg: RewardConfig) -> dict[str, Any]:
+def _provenance(store: str, groups: Sequence[str] | None, cfg: RewardConfig,
+                keep: Mapping[str, Collection[int]] | None) -> dict[str, Any]:
     return {"store": str(store), "groups": list(groups or []), "success_reward": cfg.success_reward,
-            "positive_tail": cfg.positive_tail, "seed": cfg.seed}
+            "positive_tail": cfg.positive_tail, "seed": cfg.seed,
+            **({"keep": {g: sorted(e) for g, e in keep.items()}} if keep is not None else {})}
 
 
 def train_classifier_from_store(store: str, out_dir: str | Path, cfg: RewardConfig,
-                                groups: Sequence[str] | None = None, log: Log = print) -> Path:
-    """Train, calibrate and save a success classifier; return the model file."""
-    torch.set_num_threads(max(1, torch.get_num_threads()))
-    episodes = _episodes(store, cfg, groups)
+                                groups: Sequence[str] | None = None, log: Log = print,
+                                keep: Mapping[str, Collection[int]] | None = None) -> Path:
+    """Train, calibrate and save a success classifier; return the model file (``keep``: see ``select_episodes``)."""
+    episodes = select_episodes(store, cfg, groups, keep)
     train, held = split_episodes(episodes, cfg.holdout_fraction, cfg.seed)
     cameras = list(cfg.cameras or episodes[0].images)
     net, meta = train_classifier(train, held, cfg, cameras, log)
-    meta["data"] = _provenance(store, groups, cfg)
+    meta["data"] = _provenance(store, groups, cfg, keep)
     path = save_model(net, out_dir, meta)
     log(f"wrote {path}")
     return path
 
 
 def train_progress_from_store(store: str, out_dir: str | Path, cfg: RewardConfig,
-                              groups: Sequence[str] | None = None, log: Log = print) -> Path:
-    """Train and save a progress critic; return the model file."""
-    episodes = _episodes(store, cfg, groups)
+                              groups: Sequence[str] | None = None, log: Log = print,
+                              keep: Mapping[str, Collection[int]] | None = None) -> Path:
+    """Train and save a progress critic; return the model file (``keep``: see ``select_episodes``)."""
+    episodes = select_episodes(store, cfg, groups, keep)
     train, held = split_episodes(episodes, cfg.holdout_fraction, cfg.seed)
     cameras = list(cfg.cameras or episodes[0].images)
     net, meta = train_progress(train, held, cfg, cameras, log)
-    meta["data"] = _provenance(store, groups, cfg)
+    meta["data"] = _provenance(store, groups, cfg, keep)
     path = save_model(net, out_dir, meta)
     log(f"wrote {path}")
     return path

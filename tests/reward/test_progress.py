@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from robot_rl.cli import main
 from robot_rl.reward.data import load_episodes, split_episodes
 from robot_rl.reward.goals import embed_goal, normalize_goal
-from robot_rl.reward.interface import GoalError, ModelFileError, Observation
+from robot_rl.reward.interface import GoalError, ModelFileError, NoPositivesError, Observation
 from robot_rl.reward.progress import ProgressCritic
-from robot_rl.reward.screening import negative_delta_rate, rankdata, screen_episodes, spearman, value_order_correlation
+from robot_rl.reward.screening import (load_keep, negative_delta_rate, rankdata, screen_episodes, spearman,
+                                       value_order_correlation)
+from robot_rl.reward.train import select_episodes
 from tests.reward import recorded
 
 
@@ -37,7 +41,7 @@ def test_critic_value_order_is_positive_on_success_and_negative_reversed() -> No
     critic = ProgressCritic.load(recorded.progress_path())
     meta = json.loads(recorded.progress_path().with_suffix(".json").read_text())
     assert meta["goal"] == "pick up the cube" and "pick up the cube" in meta["goals"]
-    episodes = load_episodes(recorded.sim_store(), image_size=64)
+    episodes = load_episodes(recorded.sim_store(), image_size=recorded.IMAGE_SIZE)
     _, held = split_episodes(episodes, 0.3, 0)
     successes = [e for e in held if e.success]
     forward = screen_episodes(critic, successes)
@@ -54,3 +58,32 @@ def test_critic_value_order_is_positive_on_success_and_negative_reversed() -> No
         critic.progress(start, end, "")
     with pytest.raises(ModelFileError, match="is a success classifier"):
         ProgressCritic.load(recorded.classifier_path())
+
+
+def test_replay_inspect_screens_episodes_and_writes_a_filter_training_reads(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store, critic = recorded.sim_store(), str(recorded.progress_path())
+    keep = tmp_path / "keep.json"
+    assert main(["replay", "inspect", store, "--progress-model", critic, "--min-voc", "0.5", "--keep", str(keep)]) == 0
+    out = capsys.readouterr().out
+    assert "VOC" in out and "neg.delta" in out and f"of {len(recorded.OUTCOMES)} episodes pass (VOC >= 0.5" in out
+    assert main(["replay", "inspect", store, "--json", "--progress-model", critic, "--min-voc", "0.5"]) == 0
+    screens = json.loads(capsys.readouterr().out)["screening"]
+    assert [s["episode"] for s in screens] == list(range(len(recorded.OUTCOMES)))
+    assert all(-1.0 <= s["voc"] <= 1.0 and 0.0 <= s["negative_delta_rate"] <= 1.0 for s in screens)
+    assert all(s["keep"] == (s["voc"] >= 0.5) for s in screens)
+    kept = load_keep(keep)
+    assert kept == {"sim": {s["episode"] for s in screens if s["keep"]}}
+    assert any(s["keep"] and s["success"] for s in screens)  # clean successful picks pass
+    # training reads the filter: only the kept episodes, and a filter that keeps nothing says what to do
+    cfg = recorded.reward_config()
+    assert {e.index for e in select_episodes(store, cfg, None, kept)} == kept["sim"]
+    with pytest.raises(NoPositivesError, match="lower --min-voc"):
+        select_episodes(store, cfg, None, {"sim": set()})
+    assert main(["reward", "train-classifier", store, "--out", str(tmp_path / "m"), "--keep", str(tmp_path / "x")]) == 2
+    assert "no such keep file" in capsys.readouterr().err
+    # the filter options without a critic, and an empty goal, are refused with the fix
+    assert main(["replay", "inspect", store, "--min-voc", "0.5"]) == 2
+    assert "need --progress-model" in capsys.readouterr().err
+    assert main(["replay", "inspect", store, "--progress-model", critic, "--goal", " "]) == 2
+    assert "goal text is empty" in capsys.readouterr().err
