@@ -1,7 +1,9 @@
 """Small sim-recorded stores and models trained on them, built once per test process and shared.
 
-Recording is the slow part (~15 control steps/s with one rendered camera on 2 cores), so every test
-that needs episodes (the reward tests and the reward node's graph test) takes them from here.
+Recording and training are the slow parts on a shared 2-core machine (minutes), so every reward test
+takes its episodes and models from here, built once per test process. Images are 32 px (rendered at
+64): the tests check that the models learn, not how well (``benchmarks/bench_reward.py`` measures that
+at 64 px), and a 32 px update takes about half the time of a 64 px one.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from robot_rl.config.schema import RewardConfig
 
 OUTCOMES = ["success", "miss", "success", "stall", "success", "drop", "success", "success"]
 CAMERAS = ["wrist", "front"]
+IMAGE_SIZE = 32
 
 
 @lru_cache(maxsize=None)
@@ -22,18 +25,18 @@ def workdir() -> Path:
 
 @lru_cache(maxsize=None)
 def sim_store() -> str:
-    """8 episodes of the scripted pick (5 successful, 3 failed), wrist and front cameras, 64 px (rendered at 128)."""
+    """8 episodes of the scripted pick (5 successful, 3 failed), wrist and front cameras, 32 px (rendered at 64)."""
     from robot_rl.reward.simdata import record_pick_episodes
 
     store = str(workdir() / "sim.zarr")
-    outcomes = record_pick_episodes(store, OUTCOMES, seed=21, image_size=64, render_size=128, cameras=CAMERAS,
+    outcomes = record_pick_episodes(store, OUTCOMES, seed=21, image_size=IMAGE_SIZE, render_size=64, cameras=CAMERAS,
                                     max_steps=50, hold_steps=10)
     assert sum(outcomes) >= 4, f"the scripted pick should mostly succeed: {outcomes}"
     return store
 
 
 def reward_config(**overrides: object) -> RewardConfig:
-    base: dict[str, object] = dict(image_size=64, epochs=20, progress_steps=300, batch_size=32, lr=1e-3, holdout_fraction=0.3,
+    base: dict[str, object] = dict(image_size=IMAGE_SIZE, epochs=20, progress_steps=300, batch_size=32, lr=1e-3, holdout_fraction=0.3,
                                    seed=0, image_features=32, hidden_dims=[64, 64])
     base.update(overrides)
     return RewardConfig(**base)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ import pytest
 from robot_rl.reward.classifier import SuccessClassifier
 from robot_rl.reward.common import calibrate_threshold, precision_recall
 from robot_rl.reward.data import load_episodes, split_episodes
+from robot_rl.reward.hard_negatives import BatchDrawer, near_success
 from robot_rl.reward.interface import ImageSizeError, ModelFileError, NoPositivesError, Observation
 from robot_rl.reward.train import train_classifier_from_store
 from tests.reward import recorded
@@ -26,6 +27,19 @@ def test_calibration_picks_highest_recall_at_target_precision() -> None:
     assert precision_recall(probs, labels, loose.threshold) == (pytest.approx(5 / 6), pytest.approx(5 / 6))
 
 
+def test_hard_negatives_are_the_steps_before_success_and_the_highest_scored() -> None:
+    labels = [np.array([0, 0, 0, 0, 1, 1, 0, 1], bool), np.array([0, 0, 0], bool)]
+    near = near_success(labels, window=2)
+    np.testing.assert_array_equal(near, [0, 0, 1, 1, 0, 0, 1, 0, 0, 0, 0])  # before each run of positives
+    y = np.concatenate(labels)
+    drawer = BatchDrawer(y, near, hard_fraction=0.5, rng=np.random.default_rng(0))
+    idx = drawer.draw(400)
+    assert y[idx[:200]].all() and not y[idx[200:]].any()  # half positives, the rest negatives
+    assert np.isin(idx[200:300], [2, 3, 6]).all()  # half of the negatives from the hard pool
+    drawer.mine(np.where(drawer.negatives == 9, 0.9, 0.1))  # the model currently scores step 9 highest
+    assert 9 in drawer.hard and set(drawer.draw(2000)[1000:1500].tolist()) >= {2, 3, 6, 9}
+
+
 def test_classifier_learns_success_and_calibrates_its_threshold() -> None:
     path = recorded.classifier_path()
     meta = json.loads(path.with_suffix(".json").read_text())
@@ -33,7 +47,7 @@ def test_classifier_learns_success_and_calibrates_its_threshold() -> None:
     assert cal["threshold"] != 0.5 and cal["target_precision"] == 0.95
     model = SuccessClassifier.load(path)
     assert model.threshold == pytest.approx(cal["threshold"])
-    episodes = load_episodes(recorded.sim_store(), image_size=64)
+    episodes = load_episodes(recorded.sim_store(), image_size=recorded.IMAGE_SIZE)
     _, held = split_episodes(episodes, 0.3, 0)  # the split training used
     probs = np.concatenate([model.probabilities(e.images) for e in held])
     labels = np.concatenate([e.positives() for e in held])
@@ -53,10 +67,10 @@ def test_classifier_learns_success_and_calibrates_its_threshold() -> None:
 
 def test_wrong_image_size_is_refused_with_the_fix() -> None:
     model = SuccessClassifier.load(recorded.classifier_path())
-    with pytest.raises(ImageSizeError, match=r"uint8 64x64x3.*crop_resize"):
+    with pytest.raises(ImageSizeError, match=rf"uint8 {recorded.IMAGE_SIZE}x{recorded.IMAGE_SIZE}x3.*crop_resize"):
         model.score(Observation({c: np.zeros((128, 128, 3), np.uint8) for c in ("wrist", "front")}))
     with pytest.raises(ImageSizeError, match="missing"):
-        model.score(Observation({"front": np.zeros((64, 64, 3), np.uint8)}))
+        model.score(Observation({"front": np.zeros((recorded.IMAGE_SIZE,) * 2 + (3,), np.uint8)}))
 
 
 def test_model_file_of_another_kind_or_architecture_is_refused(tmp_path: Path) -> None:
