@@ -1,18 +1,30 @@
 """Learning on the simulated pick task: success rate against environment steps and wall time.
 
     python benchmarks/bench_learning.py [--quick] [--json PATH] [--plot PATH] [--configs state,pixel] [--seeds N]
+    python benchmarks/bench_learning.py --merge a.json b.json --json all.json   # seeds run as parallel processes
 
 The main job's loop in one process (``robot_rl.sim.session``): the SAC actor acts (sampled), the
-scripted correcting operator demonstrates the first episodes and corrects failing ones, every step goes
-to a Zarr store, and the learner (``robot_rl.learn.Trainer``, the same code as the learner node) pays
-its owed updates between episodes. After training, ``--eval`` episodes run the deterministic policy with
-no operator (``policy_only_success_rate``). Configurations: ``state`` (policy.model.use_images=false,
-no rendering) and ``pixel`` (both cameras at ``--image-size``). Numbers only, never pass/fail.
+scripted correcting operator demonstrates the first ``--demos`` episodes and corrects failing ones,
+every step goes to a Zarr store, and the learner (``robot_rl.learn.Trainer``, the same code as the
+learner node) pays its owed updates between episodes. Every ``--eval-every`` online episodes, and
+once at the end (``--eval``), the deterministic policy runs with no operator on held-out seeds
+(``policy_only``): the number that says whether the policy itself learned. Numbers only, never pass/fail.
 
-JSON (one object per configuration under ``runs``, the first configuration's numbers also at the top):
+Configurations: ``state`` is proprioception plus the simulator's cube position (the low-dimensional
+configuration: the cube position stands in for the cameras; without it the policy is blind) and
+``pixel`` is both cameras at ``--image-size`` with proprioception. Recipe (HIL-SERL / RLPD): half of
+every batch from the operator's steps (``demo+human``) and half from the policy's, sparse reward 1 at
+success with termination, discount 0.97, critic ensemble with LayerNorm, discrete gripper critic,
+orientation held (``--fixed-dims``, gym-hil's pick acts in x, y, z and the gripper), plus a
+behaviour-cloning warm start and an imitation term on the operator's steps (``--bc-pretrain``,
+``--bc-weight``; ``--bc-weight 0 --bc-pretrain 0`` is plain SAC + RLPD).
+
+JSON (one object per run under ``runs``, the first run's numbers also at the top):
 ``success_rate_final`` (last ``--window`` training episodes, operator on), ``policy_only_success_rate``,
-``env_steps``, ``wall_s``, ``interventions`` (operator-controlled steps) and ``takeovers``, ``updates``,
-``device``, and the per-episode curve.
+``intervention_rate_final`` (operator steps / steps over the same window), ``env_steps``, ``wall_s``,
+``interventions`` (operator-controlled steps, demonstrations included) and ``takeovers``, ``updates``,
+``bc_updates``, ``device``, ``load_average``, and the per-episode curve (with ``policy_only`` and the
+learner's mean Q values, entropy, temperature and losses at each evaluation).
 """
 from __future__ import annotations
 
@@ -38,7 +50,7 @@ from robot_rl.learn.data import open_replay_sampler  # noqa: E402
 from robot_rl.learn.trainer import Trainer  # noqa: E402
 from robot_rl.replay import EpisodeWriter  # noqa: E402
 from robot_rl.sim.pick_cube import PickCubeSim  # noqa: E402
-from robot_rl.sim.session import SimSession, action_scale, group_info  # noqa: E402
+from robot_rl.sim.session import PICK_STATE_DIM, SimSession, action_scale, group_info  # noqa: E402
 from robot_rl.teleop.scripted import CorrectingOperator  # noqa: E402
 
 
@@ -56,25 +68,45 @@ def actor_policy(trainer: Trainer, deterministic: bool) -> Any:
     return act
 
 
-def run(config: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
-    pixel = config == "pixel"
-    work = Path(tempfile.mkdtemp(prefix=f"bench_learning_{config}_"))
+def overrides_for(config: str, seed: int, work: Path, args: argparse.Namespace) -> list[str]:
+    """The learner recipe (HIL-SERL / RLPD): half of every batch from the operator's steps, sparse reward."""
     overrides = [f"run_dir={work}", f"learner.seed={seed}", f"sim.seed={seed}", f"policy.seed={seed}",
                  f"learner.batch_size={args.batch_size}", f"learner.learning_starts={args.learning_starts}",
                  f"learner.utd_ratio={args.utd}", "learner.checkpoint_every_s=100000", "learner.device=cpu",
+                 "learner.weights_every_s=100000", "learner.log_every_updates=100000",
+                 "+learner.source_weights={demo+human: 0.5, policy: 0.5}",
+                 f"learner.critic_ensemble_size={args.ensemble}", f"learner.critic_subsample={min(2, args.ensemble)}",
+                 f"learner.bc_weight={args.bc_weight}", f"learner.bc_pretrain_updates={args.bc_pretrain}",
+                 f"learner.n_step={args.n_step}", f"policy.model.fixed_action_dims={args.fixed_dims}",
                  f"sim.image_size={args.image_size}", f"cameras.policy_image_size={args.image_size}"]
-    if not pixel:
-        overrides.append("policy.model.use_images=false")
-    cfg = to_object(load_config("sim", overrides))
+    overrides += list(args.override)
+    if config == "state":  # proprioception + the simulator's cube position (no cameras)
+        overrides += ["policy.model.use_images=false", f"policy.model.state_dim={PICK_STATE_DIM}"]
+    return overrides
+
+
+def policy_only(session: SimSession, trainer: Trainer, seeds: range, max_steps: int) -> float:
+    """Success rate of the deterministic actor with no operator, on held-out seeds (not recorded)."""
+    act = actor_policy(trainer, deterministic=True)
+    return float(np.mean([session.run_episode(act, None, max_steps, seed=s).success for s in seeds]))
+
+
+def run(config: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    pixel = config == "pixel"
+    work = Path(tempfile.mkdtemp(prefix=f"bench_learning_{config}_"))
+    cfg = to_object(load_config("sim", overrides_for(config, seed, work, args)))
     torch.set_num_threads(1)
     sim = PickCubeSim(cfg.sim, cfg.robot, cfg.cameras.names, render=pixel)
     scale = action_scale(cfg.policy.max_linear_speed, cfg.policy.max_angular_speed)
+    cameras = cfg.cameras.names if pixel else []
     writer = EpisodeWriter(cfg.replay.path, cfg.replay.group,
-                           group_info(cfg.cameras.names, args.image_size, scale.tolist(), cfg.robot.control_hz))
+                           group_info(cameras, args.image_size, scale.tolist(), cfg.robot.control_hz,
+                                      state_dim=cfg.policy.model.state_dim))
     trainer = Trainer(cfg, open_replay_sampler(cfg, seed), console=False, resume=False)
-    session = SimSession(sim, scale, writer, image_size=args.image_size, render=pixel)
+    session = SimSession(sim, scale, writer, image_size=args.image_size, render=pixel, cube_in_state=not pixel)
+    evaluator = SimSession(sim, scale, None, image_size=args.image_size, render=pixel, cube_in_state=not pixel)
     operator = CorrectingOperator(sim.control_dt, max_speed=cfg.policy.max_linear_speed,
-                                  demo_episodes=args.demos, patience_ticks=15)
+                                  demo_episodes=args.demos, patience_ticks=args.patience)
     explore = actor_policy(trainer, deterministic=False)
     curve: list[dict[str, Any]] = []
     start = time.monotonic()
@@ -87,23 +119,43 @@ def run(config: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
         interventions += out.intervention_steps
         while trainer.iterate() > 0 and time.monotonic() - start < args.budget_s:
             pass
-        curve.append({"episode": episode + 1, "success": out.success, "demo": out.demo, "steps": out.steps,
-                      "intervention_steps": out.intervention_steps, "env_steps": env_steps,
-                      "updates": trainer.updates, "wall_s": round(time.monotonic() - start, 1)})
+        point: dict[str, Any] = {
+            "episode": episode + 1, "success": out.success, "demo": out.demo, "steps": out.steps,
+            "intervention_steps": out.intervention_steps, "env_steps": env_steps, "updates": trainer.updates,
+            "bc_updates": trainer.bc_updates, "wall_s": round(time.monotonic() - start, 1)}
+        if args.eval_every and not out.demo and (episode + 1 - args.demos) % args.eval_every == 0:
+            point["policy_only"] = policy_only(evaluator, trainer, range(20_000 + episode * 100,
+                                                                         20_000 + episode * 100 + args.eval_n), args.max_steps)
+            point.update({k: round(v, 4) for k, v in _last_metrics(trainer).items()})
+        curve.append(point)
         print(f"[{config} seed {seed}] episode {episode + 1}: {'success' if out.success else 'timeout'} in "
               f"{out.steps} steps, interventions {out.intervention_steps}{' (demo)' if out.demo else ''}, "
-              f"updates {trainer.updates}, {curve[-1]['wall_s']} s", flush=True)
+              f"updates {trainer.updates}, {point['wall_s']} s"
+              + (f", policy-only {point['policy_only']:.0%}" if "policy_only" in point else ""), flush=True)
     wall = time.monotonic() - start
     training = [c for c in curve if not c["demo"]][-args.window:]
-    evaluation = [session.run_episode(actor_policy(trainer, deterministic=True), None, args.max_steps,
-                                      seed=10_000 + seed * 100 + i).success for i in range(args.eval)]
+    evaluation = policy_only(evaluator, trainer, range(10_000 + seed * 100, 10_000 + seed * 100 + args.eval),
+                             args.max_steps) if args.eval else None
     writer.close()
     sim.close()
     return {"config": config, "seed": seed, "device": str(trainer.device),
             "success_rate_final": float(np.mean([c["success"] for c in training])) if training else 0.0,
-            "policy_only_success_rate": float(np.mean(evaluation)) if evaluation else None,
+            "policy_only_success_rate": evaluation,
+            "intervention_rate_final": (float(np.sum([c["intervention_steps"] for c in training])
+                                              / max(1, np.sum([c["steps"] for c in training]))) if training else None),
             "env_steps": env_steps, "wall_s": round(wall, 1), "interventions": interventions,
-            "takeovers": operator.takeovers, "updates": trainer.updates, "episodes": len(curve), "curve": curve}
+            "takeovers": operator.takeovers, "updates": trainer.updates, "bc_updates": trainer.bc_updates,
+            "episodes": len(curve), "curve": curve}
+
+
+def _last_metrics(trainer: Trainer) -> dict[str, Any]:
+    """The latest value of the diagnostics worth plotting (Q values, entropy, temperature, losses)."""
+    keep = ("charts/qf_values", "charts/gripper_qf_values", "charts/entropy", "charts/alpha", "losses/bc_loss",
+            "losses/qf_loss", "losses/gripper_distill_loss")
+    means = {k.split("/")[-1]: float(torch.stack(v).float().mean()) for k, v in trainer.logger.pending.items()
+             if k in keep and v}
+    trainer.logger.pending.clear()  # the next point averages the updates since this one
+    return means
 
 
 def plot(results: list[dict[str, Any]], path: Path, window: int) -> None:
@@ -112,22 +164,33 @@ def plot(results: list[dict[str, Any]], path: Path, window: int) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
     for r in results:
-        success = [float(c["success"]) for c in r["curve"]]
-        rolling = [np.mean(success[max(0, i + 1 - window):i + 1]) for i in range(len(success))]
+        curve = r["curve"]
+        steps = [c["env_steps"] for c in curve]
         label = f"{r['config']} seed {r['seed']}"
-        axes[0].plot([c["env_steps"] for c in r["curve"]], rolling, label=label)
-        axes[1].plot([c["wall_s"] for c in r["curve"]], rolling, label=label)
-    for ax, xlabel in zip(axes, ("environment steps", "wall time (s)")):
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(f"success rate (last {window}, operator on)")
+        success = [float(c["success"]) for c in curve]
+        line, = axes[0].plot(steps, _rolling(success, window), label=label)
+        evals = [c for c in curve if "policy_only" in c]
+        axes[1].plot([c["env_steps"] for c in evals], [c["policy_only"] for c in evals], "o-", color=line.get_color(),
+                     label=label)
+        rate = [c["intervention_steps"] / max(1, c["steps"]) for c in curve]
+        axes[2].plot(steps, _rolling(rate, window), color=line.get_color(), label=label)
+    titles = (f"success, operator on (last {window})", "policy only, no operator (held-out seeds)",
+              f"intervention rate: operator steps / steps (last {window})")
+    for ax, title in zip(axes, titles):
+        ax.set_xlabel("environment steps")
+        ax.set_title(title, fontsize=10)
         ax.set_ylim(-0.05, 1.05)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def _rolling(values: list[float], window: int) -> list[float]:
+    return [float(np.mean(values[max(0, i + 1 - window):i + 1])) for i in range(len(values))]
 
 
 def main() -> None:
@@ -143,14 +206,30 @@ def main() -> None:
     parser.add_argument("--demos", type=int, default=2)
     parser.add_argument("--window", type=int, default=10)
     parser.add_argument("--eval", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--utd", type=int, default=1)
+    parser.add_argument("--eval-every", type=int, default=10, help="policy-only evaluation every N online episodes")
+    parser.add_argument("--eval-n", type=int, default=5, help="episodes per periodic policy-only evaluation")
+    parser.add_argument("--patience", type=int, default=15, help="operator: ticks without progress before a takeover")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--utd", type=int, default=2)
+    parser.add_argument("--ensemble", type=int, default=2, help="critic ensemble size (REDQ: 10)")
+    parser.add_argument("--n-step", type=int, default=1)
+    parser.add_argument("--bc-weight", type=float, default=10.0, help="imitation term in the actor loss (0: pure SAC)")
+    parser.add_argument("--bc-pretrain", type=int, default=1000, help="behaviour-cloning warm-start updates")
+    parser.add_argument("--fixed-dims", default="[3,4,5]", help="actor dims held at 0 (orientation: gym-hil's pick)")
     parser.add_argument("--learning-starts", type=int, default=100)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--override", action="append", default=[], help="further config override KEY=VALUE")
     parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--merge", type=Path, nargs="+", default=[],
+                        help="combine the runs of earlier --json files (e.g. seeds run in parallel) instead of running")
     args = parser.parse_args()
     if args.quick:
         args.configs, args.seeds, args.episodes, args.budget_s, args.eval = "state", 1, 15, 240.0, 5
-    results = [run(config, seed, args) for config in args.configs.split(",") for seed in range(args.seeds)]
+    if args.merge:
+        results = [r for path in args.merge for r in json.loads(path.read_text())["runs"]]
+    else:
+        results = [run(config, seed, args) for config in args.configs.split(",")
+                   for seed in range(args.first_seed, args.first_seed + args.seeds)]
     print(f"{'config':<7} {'seed':>4} {'success':>8} {'policy-only':>11} {'env steps':>9} {'wall s':>7} "
           f"{'interv.':>7} {'takeovers':>9} {'updates':>7}")
     for r in results:
@@ -163,7 +242,7 @@ def main() -> None:
     if args.json:
         first = {k: v for k, v in results[0].items() if k != "curve"}
         doc = {**first, "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-               "runs": results, "plot": str(plot_path)}
+               "load_average": os.getloadavg(), "argv": sys.argv[1:], "runs": results, "plot": str(plot_path)}
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(doc, indent=2))
 

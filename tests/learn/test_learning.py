@@ -3,7 +3,8 @@
 The learning test uses the reach task (``robot_rl.sim.reach``), not pick: a pick episode is ~50
 control steps of MuJoCo's operational-space controller (~25-60 ms each on a 2-core CI machine) plus a
 grasp the policy must discover, which does not fit a CI budget; reach needs ~5 steps an episode.
-Pick is left to the benchmark machine.
+Pick is learned in ``benchmarks/bench_learning.py`` (results in ``benchmarks/results/``); CI checks
+that the BC warm start reproduces pick demonstrations (``test_pick_warm_start.py``).
 """
 from __future__ import annotations
 
