@@ -6,6 +6,11 @@ device on its own CUDA stream). When the standby is ready, the next ``act`` swap
 before it starts, an O(1) step, so a load never delays a tick and every action comes from exactly one
 weights version (returned with it). A load that fails leaves the active weights serving and is
 reported through ``status`` and ``drain_messages``.
+
+Deterministic actions run each actor through its TorchScript trace (``robot_rl.policy.traced``), built
+once at construction; the trace reads the actor's own parameters, so swapped-in weights need no retrace.
+On CUDA, images are uploaded from pinned memory without blocking and the copy of the action back to the
+host synchronises, so ``inference_s`` covers the upload, the forward pass and the download.
 """
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ import torch
 from robot_rl.models.actor import TWIST_DIM, Actor
 from robot_rl.models.config import ModelConfig
 from robot_rl.models.weights import WeightsError, WeightsInfo, apply_weights, load_weights
+from robot_rl.policy.traced import ActFn, deterministic_act
 
 RANDOM_INIT_VERSION = -1  # the seeded initial weights used before the learner's first version
 
@@ -82,8 +88,10 @@ class PolicyRunner:
         torch.manual_seed(seed)
         self._active = Actor(config, cameras, image_size).to(self.device).eval()
         self.cameras = list(self._active.cameras)  # [] for a state-only policy (policy.model.use_images=false)
+        self.state_dim = self._active.encoder.state_dim
         self._standby = Actor(config, cameras, image_size).to(self.device).eval()
         self._standby.load_state_dict(self._active.state_dict())
+        self._act_fns = {model: self._act_fn(model) for model in (self._active, self._standby)}
         self._active_info = WeightsInfo(version=RANDOM_INIT_VERSION, path="", sha256="")
         self._generator = torch.Generator(device=self.device)
         self._generator.manual_seed(seed)
@@ -197,6 +205,13 @@ class PolicyRunner:
 
     # --- inference ---------------------------------------------------------------------------------
 
+    def _act_fn(self, model: Actor) -> ActFn:
+        """The call that acts with ``model``: its trace when deterministic (robot_rl.policy.traced), else eager sampling."""
+        if self.deterministic:
+            images = {c: np.zeros((self.image_size, self.image_size, 3), np.uint8) for c in self.cameras}
+            return deterministic_act(model, *self.preprocess(images, np.zeros(model.encoder.state_dim, np.float32)))
+        return lambda images, state: model.act(images, state, deterministic=False, generator=self._generator)
+
     def preprocess(self, images: Mapping[str, npt.NDArray[np.uint8]],
                    state: npt.NDArray[np.float32]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """uint8 HxWx3 images and the state -> batched tensors on the device (normalisation runs in the model).
@@ -211,8 +226,11 @@ class PolicyRunner:
                                  f"{self.image_size}x{self.image_size}x3 (cameras.policy_image_size)")
             t = torch.from_numpy(np.ascontiguousarray(image)).unsqueeze(0)
             tensors[camera] = (t.pin_memory() if pin else t).to(self.device, non_blocking=True)
-        state_t = torch.from_numpy(np.asarray(state, dtype=np.float32)).unsqueeze(0).to(self.device)
-        return tensors, state_t
+        state_t = torch.from_numpy(np.asarray(state, dtype=np.float32)).reshape(1, -1)
+        if state_t.shape[1] != self.state_dim:  # checked here: the traced actor no longer checks its inputs
+            raise ValueError(f"state has {state_t.shape[1]} values; the policy needs {self.state_dim} "
+                             "(policy.model.state_dim, robot_rl.policy.state)")
+        return tensors, state_t.to(self.device)
 
     def act(self, images: Mapping[str, npt.NDArray[np.uint8]], state: npt.NDArray[np.float32]) -> PolicyAction:
         """One tick: swap in ready weights, preprocess on the device, run the actor; tagged with its version."""
@@ -221,8 +239,7 @@ class PolicyRunner:
         t0 = time.perf_counter()
         batch_images, batch_state = self.preprocess(images, state)
         t1 = time.perf_counter()
-        generator = None if self.deterministic else self._generator
-        action = model.act(batch_images, batch_state, deterministic=self.deterministic, generator=generator)
+        action = self._act_fns[model](batch_images, batch_state)
         values = action[0].to("cpu").numpy()  # waits for the device
         t2 = time.perf_counter()
         return PolicyAction(twist=values[:TWIST_DIM].astype(np.float32), gripper=float(values[TWIST_DIM]),
@@ -231,13 +248,12 @@ class PolicyRunner:
     def warmup(self, steps: int = 10) -> float:
         """Run both actors ``steps`` times on blank inputs (allocations, kernels); return the last tick's seconds."""
         images = {c: np.zeros((self.image_size, self.image_size, 3), np.uint8) for c in self.cameras}
-        state = np.zeros(self._active.encoder.state_dim, np.float32)
+        state = np.zeros(self.state_dim, np.float32)
         elapsed = 0.0
         for model in (self._standby, self._active):
             for _ in range(max(1, steps)):
                 start = time.perf_counter()
-                model.act(*self.preprocess(images, state), deterministic=self.deterministic,
-                          generator=None if self.deterministic else self._generator)[0].to("cpu")
+                self._act_fns[model](*self.preprocess(images, state))[0].to("cpu")
                 elapsed = time.perf_counter() - start
         return elapsed
 

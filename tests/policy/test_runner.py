@@ -158,3 +158,25 @@ def test_a_state_only_policy_acts_without_camera_frames(tmp_path: Path) -> None:
         assert r.act({}, STATE).version == 1
     finally:
         r.close()
+
+
+@pytest.mark.parametrize("deterministic", [True, False])
+def test_the_traced_actor_acts_as_the_eager_one_and_follows_weights_copied_in_place(deterministic: bool) -> None:
+    runner = PolicyRunner(CONFIG, CAMERAS, SIZE, device="cpu", deterministic=deterministic)
+    try:
+        rng = np.random.default_rng(0)
+        images = {c: rng.integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8) for c in CAMERAS}
+        state = rng.standard_normal(CONFIG.state_dim).astype(np.float32)
+        for seed in (1, 2):  # new weights copied in place, as a hot swap does
+            torch.manual_seed(seed)
+            runner._active.load_state_dict(Actor(CONFIG, CAMERAS, SIZE).state_dict())
+            action = runner.act(images, state)
+            eager = runner._active.act(*runner.preprocess(images, state), deterministic=True)[0].numpy()
+            if deterministic:
+                np.testing.assert_allclose(action.twist, eager[:6], atol=1e-6)
+            else:
+                assert not np.allclose(action.twist, eager[:6], atol=1e-6)  # sampled around the mean
+        with pytest.raises(ValueError, match="state has 3 values"):
+            runner.act(images, np.zeros(3, np.float32))
+    finally:
+        runner.close()

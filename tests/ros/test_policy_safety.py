@@ -129,9 +129,11 @@ def test_every_tick_gets_an_action_and_a_killed_policy_server_makes_safety_hold(
     policy = node_processes.start("policy_server", parameters={"overrides": overrides})
     node_processes.start("safety", parameters={"overrides": overrides}, remappings=TO_SAFETY)
     ros_probe.wait_for_nodes({f"{NS}/policy_server", f"{NS}/safety"}, timeout_s=30.0)
-    actions = ros_probe.subscribe(TwistStamped, f"{NS}/policy/action", qos.COMMAND)
-    grippers = ros_probe.subscribe(Float32, f"{NS}/policy/gripper", qos.COMMAND)
-    commands = ros_probe.subscribe(TwistStamped, f"{NS}/robot/command", qos.COMMAND)
+    # The probe keeps every message (EVENTS: reliable, depth 50): with the nodes' depth 1, a probe whose executor
+    # fell ~0.2 s behind on a loaded machine kept only the newest action and two answered ticks looked unanswered.
+    actions = ros_probe.subscribe(TwistStamped, f"{NS}/policy/action", qos.EVENTS)
+    grippers = ros_probe.subscribe(Float32, f"{NS}/policy/gripper", qos.EVENTS)
+    commands = ros_probe.subscribe(TwistStamped, f"{NS}/robot/command", qos.EVENTS)
     version = ros_probe.wait_for_message(String, f"{NS}/policy/weights_version", 30.0, qos.LATCHED)
     assert json.loads(version.data)["version"] == -1  # seeded initial weights: no learner yet
 
@@ -258,7 +260,7 @@ def test_fifty_weight_swaps_at_10hz_never_miss_a_tick_and_a_corrupt_file_is_reje
     node_processes.start("policy_server", parameters={"overrides": overrides})
     ros_probe.wait_for_nodes({f"{NS}/policy_server"}, timeout_s=30.0)
     announce = ros_probe.publisher(String, f"{NS}/policy/weights", qos.LATCHED)
-    actions = ros_probe.subscribe(TwistStamped, f"{NS}/policy/action", qos.COMMAND)
+    actions = ros_probe.subscribe(TwistStamped, f"{NS}/policy/action", qos.EVENTS)  # every action (see above)
     versions = ros_probe.subscribe(String, f"{NS}/policy/weights_version", qos.LATCHED)
     diagnostics = ros_probe.subscribe(DiagnosticArray, "/diagnostics", qos.EVENTS)
     received_at: dict[float, float] = {}
