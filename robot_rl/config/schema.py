@@ -470,8 +470,8 @@ class SimConfig:
     cube_xy_max: list[float] = field(default_factory=lambda: [0.5, 0.15])
     success_lift_m: float = 0.1  # success: cube this far above its start, held within success_grasp_m
     success_grasp_m: float = 0.05  # ...of the gripper's pinch point (a knocked-away cube is no success)
-    # MuJoCo step (gym-hil ships 0.002); 1/robot.control_hz must be a whole number of them. 0.005 moves the
-    # scripted pick within 1 mm of 0.002's path at 40% of the cost (benchmarks/bench_sim.py)
+    # MuJoCo step (gym-hil ships 0.002); 1/robot.control_hz must be a whole number of them. 0.005 keeps the
+    # scripted pick within 1 mm of 0.002's path for half the cost or less (benchmarks/bench_sim.py)
     physics_dt: float = 0.005
     # Headless render settings, the same for the node, the tests and the benchmark (what the policy sees).
     render_shadows: bool = False  # the scene's two shadow-casting lights cost ~4x on a software renderer

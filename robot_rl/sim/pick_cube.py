@@ -11,8 +11,8 @@ Time: ``time`` is a monotonic sim clock that advances by one control period per 
 restart at reset (MuJoCo's own ``data.time`` does).
 Physics: MuJoCo steps of ``sim.physics_dt`` (5 ms; gym-hil ships 2 ms), each with one call of gym-hil's
 controller, whose Python is most of a step's cost. Over the scripted pick the end effector and the cube
-stay within 1 mm of their 2 ms paths and the grasp holds while the arm shakes the cube, at ~40% of the
-time per control step (``benchmarks/bench_sim.py``).
+stay within 1 mm of their 2 ms paths and the grasp holds while the arm shakes the cube, for about
+half the CPU time per control step or less (``benchmarks/bench_sim.py``).
 """
 from __future__ import annotations
 

@@ -17,19 +17,19 @@ the model (the physics model is never changed) with:
 
 Both cameras, 128x128, llvmpipe on this project's 2-core development machine (median CPU ms per frame,
 which counts llvmpipe's threads and is steadier than wall time on a shared machine; measured by
-``benchmarks/bench_sim.py``, load average 5-6 when taken):
+``benchmarks/bench_sim.py --quick``, load average 5.5 when taken):
 
     settings                                  both   wrist   front
-    gym-hil as shipped (shadows, 8x MSAA)   ~1100
-    shadows off, no MSAA                      116      31      55
-    + frustum culling                          76      15      74*
-    + floor grid 0.1 m                         55      11      47
-    + meshes clustered at 5 mm (sim.*)         16       3      13
+    gym-hil as shipped (shadows, 8x MSAA)     1107
+    shadows off, no MSAA                        83      29      57
+    + frustum culling                           73      15      54
+    + floor grid 0.1 m                          57      11      46
+    + meshes clustered at 5 mm (sim.*)          17       3      13
 
-(* within noise: culling removes nothing the front camera sees.) The mean pixel difference to the
-as-shipped meshes and floor is 0.2 (wrist) and 0.5 (front) of 255. The node, the tests and
-``benchmarks/bench_sim.py`` all render through ``HeadlessRenderer.from_config``, so the policy sees
-the same pixels in every one of them.
+Culling helps only the wrist camera (the front one sees the whole arm). Against the as-shipped meshes
+and floor, the mean pixel difference is 0.2-0.6 of 255 for the wrist camera (highest during the grasp)
+and 0.3-0.5 for the front one. The node, the tests and ``benchmarks/bench_sim.py`` all render through
+``HeadlessRenderer.from_config``, so the policy sees the same pixels in every one of them.
 """
 from __future__ import annotations
 
