@@ -67,6 +67,15 @@ def stamp_of(msg: TwistStamped) -> float:
     return msg.header.stamp.sec + msg.header.stamp.nanosec * 1e-9
 
 
+def cpu_and_faults(pid: int) -> tuple[float, int]:
+    """User + system CPU seconds and minor page faults of a process, all threads (Linux /proc); NaN, -1 elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan"), -1
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), int(fields[7])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="200 ticks instead of --ticks")
@@ -95,10 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     rclpy.init()
     node = Node("bench_policy_latency")
     received: dict[float, float] = {}
+    arrived = threading.Event()
     diagnostics: list[DiagnosticArray] = []
 
     def on_action(msg: TwistStamped) -> None:
         received.setdefault(stamp_of(msg), time.time())
+        arrived.set()
 
     node.create_subscription(TwistStamped, f"{NS}/policy/action", on_action, qos.COMMAND)
     node.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, qos.EVENTS)
@@ -140,14 +151,23 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         period = 1.0 / args.rate
         stamps = []
+        node_pid = supervisor.processes[0].popen.pid
         for i in range(30 + ticks):
+            if i == 30:
+                (cpu_start, faults_start), own_cpu_start = cpu_and_faults(node_pid), time.process_time()
+                wall_start = time.monotonic()
             start = time.monotonic()
+            arrived.clear()
             stamp = tick()
-            while stamp not in received and time.monotonic() - start < 5 * period:
-                time.sleep(0.0002)
+            # blocks without polling: a polling loop here takes CPU from the node under measurement
+            while stamp not in received and arrived.wait(max(0.0, 5 * period - (time.monotonic() - start))):
+                arrived.clear()
             if i >= 30:
                 stamps.append(stamp)
             time.sleep(max(0.0, period - (time.monotonic() - start)))
+        node_cpu, node_faults = (a - b for a, b in zip(cpu_and_faults(node_pid), (cpu_start, faults_start)))
+        own_cpu = time.process_time() - own_cpu_start
+        wall = time.monotonic() - wall_start
         time.sleep(1.5)  # the node's telemetry goes out once a second
         latencies = np.array([received[s] - s for s in stamps if s in received]) * 1000.0
         node_values: dict[str, str] = {}
@@ -168,6 +188,13 @@ def main(argv: list[str] | None = None) -> int:
         "latency_ms_max": float(latencies.max()),
         "ticks": int(latencies.size),
         "ticks_unanswered": len(stamps) - int(latencies.size),
+        # CPU the node process spent per tick (all its threads, 2 frames received and one action): the cost that
+        # wall-clock latency scales with on a busy machine; the bench's own share (publishing 2 frames) beside it
+        "node_cpu_ms_per_tick": 1000.0 * node_cpu / len(stamps),
+        "bench_cpu_ms_per_tick": 1000.0 * own_cpu / len(stamps),
+        "node_page_faults_per_tick": node_faults / len(stamps),
+        "load_average_1min": os.getloadavg()[0],
+        "measured_s": wall,
         "rate_hz": args.rate,
         "image_size": f"{args.width}x{args.height}",
         "cameras": len(cameras),
@@ -177,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         "node_ticks": int(node_values.get("ticks", -1)),
         "node_stale_ticks": int(node_values.get("stale_ticks", -1)),
         "node_deadline_misses": int(node_values.get("deadline_misses", -1)),
+        "node_gc_full_collections": int(node_values.get("gc_full_collections", -1)),
+        "node_gc_pause_ms_max": float(node_values.get("gc_pause_ms_max", "nan")),
     }
     for stage in STAGES:  # the node's own view (last 2000 ticks, warm-up included)
         for q in ("p50", "p99", "max"):
@@ -187,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
           f"device {results['device']}, {results['ticks']} ticks at {args.rate:g} Hz "
           f"({results['ticks_unanswered']} unanswered; node: {results['node_ticks']} ticks, "
           f"{results['node_stale_ticks']} stale, {results['node_deadline_misses']} over the control period)")
+    print(f"node CPU {results['node_cpu_ms_per_tick']:.2f} ms/tick ({results['node_page_faults_per_tick']:.0f} page faults), bench CPU {results['bench_cpu_ms_per_tick']:.2f} ms/tick, "
+          f"load average {results['load_average_1min']:.2f} on {os.cpu_count()} cores; node GC: "
+          f"{results['node_gc_full_collections']} full collections, longest pause {results['node_gc_pause_ms_max']:.1f} ms")
     print(f"{'stage':<22}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")
     print(f"{'publish -> action':<22}{results['latency_ms_p50']:>10.2f}{results['latency_ms_p99']:>10.2f}"
           f"{results['latency_ms_max']:>10.2f}")
