@@ -241,8 +241,11 @@ def main() -> None:
     plot(results, plot_path, args.window)
     if args.json:
         first = {k: v for k, v in results[0].items() if k != "curve"}
+        # 1/5/15-min load when the runs ended (merged: each input file's)
+        load = ([json.loads(p.read_text()).get("load_average") for p in args.merge] if args.merge
+                else list(os.getloadavg()))
         doc = {**first, "machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-               "load_average": os.getloadavg(), "argv": sys.argv[1:], "runs": results, "plot": str(plot_path)}
+               "load_average": load, "argv": sys.argv[1:], "runs": results, "plot": str(plot_path)}
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(doc, indent=2))
 
