@@ -14,6 +14,23 @@ Lifecycle: configure builds and warms the actor on ``policy.device`` (newest wei
 ``policy.trigger=frames`` a tick runs when every camera has a new frame (at most ``robot.control_hz``),
 with ``timer`` on a control-rate timer. A state-only policy (``policy.model.use_images=false``)
 subscribes to no camera and always acts on the timer, with the newest robot state. Per-stage latency (p50/p99/max, ms) is in the /diagnostics values.
+
+Latency (``benchmarks/bench_policy_latency.py``; what was measured and kept):
+
+- each frame is cropped and resized in its own callback, so a tick waits for the last camera's resize
+  only, and the 900 KB message is released at once;
+- glibc keeps freed frame buffers for reuse and the objects alive after configure are frozen out of
+  the garbage collector (``robot_rl.policy.process``): a full collection of them took ~95 ms, at a
+  moment no one picks; ``gc_full_collections`` and ``gc_pause_ms_max`` are on /diagnostics;
+- deterministic actions run through a TorchScript trace of the actor (``robot_rl.policy.traced``).
+
+Measured and not kept: rclpy's EventsExecutor (with rclpy 9.1.2 this node served no callbacks and spun
+a core), ``torch.export`` (slower than eager), ``torch.compile`` (115 s to compile on a busy 2-core CPU
+for ~0.6 ms a tick over the trace), ``RMW_FASTRTPS_PUBLICATION_MODE=ASYNCHRONOUS`` and a larger
+shared-memory ``maxMessageSize`` (no change). What a tick still costs on the 2-core CPU: the two frames'
+transport (publishing one is ~0.8 ms in the camera's process, delivery ~2 ms), ~3 ms of inference,
+~0.5 ms for each reliable publish, and the rclpy executor's per-callback Python (about a third of the
+time this process holds the GIL).
 """
 from __future__ import annotations
 
