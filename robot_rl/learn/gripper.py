@@ -13,8 +13,8 @@ two fit together like this:
 2. **Critic.** ``GripperCritic`` learns ``Q(s, g)`` on those labels with double Q-learning (the target
    takes the greedy choice of the online heads, valued by the minimum of the target heads).
 3. **Actor.** The actor's 7th mean output is regressed onto the command of the critic's greedy choice
-   (close -> +1, open -> -1, stay -> the gripper's current position), so the policy server's plain
-   ``Actor`` acts on what the gripper critic prefers. The continuous critics see only the 6 arm
+   (close -> +1, open -> -1; stay gives no target, see ``robot_rl.learn.sac.gripper_distill_loss``),
+   so the policy server's plain ``Actor`` acts on what the gripper critic prefers. The continuous critics see only the 6 arm
    dimensions, so the gripper output gets no gradient from them.
 
 The entropy bonus still covers all 7 actor outputs (the actor's log-probability is a sum over them);

@@ -32,7 +32,7 @@ from torch import nn
 from robot_rl.config.schema import LearnerConfig, ModelConfig
 from robot_rl.learn.augment import random_shift
 from robot_rl.learn.batch import Batch
-from robot_rl.learn.gripper import choice_to_command, command_to_choice, gripper_position_command
+from robot_rl.learn.gripper import STAY, choice_to_command, command_to_choice, gripper_position_command
 from robot_rl.models.actor import ACTION_DIM, TWIST_DIM, Actor, ActorOutput
 from robot_rl.models.critics import CriticEnsemble, GripperCritic
 
@@ -90,12 +90,18 @@ def actor_loss(actor: Actor, qf: CriticEnsemble, features: torch.Tensor, alpha: 
 
 def gripper_distill_loss(pi: ActorOutput, gripper_qf: GripperCritic, features: torch.Tensor,
                          current: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Regress the actor's gripper command onto the command of the gripper critic's greedy choice."""
+    """Regress the actor's gripper command onto the command of the gripper critic's greedy choice.
+
+    Where the greedy choice is *stay* there is no target: a position-controlled gripper closed on an
+    object reads a position short of its command, and commanding that position releases the grip
+    (measured in the sim: holding the cube reads 0.3, so "stay" = 0.3 dropped it)."""
     with torch.no_grad():
         greedy = gripper_qf(features).mean(dim=0).argmax(dim=-1)
         target = choice_to_command(greedy, current)
-    loss = F.mse_loss(pi.mean_action[:, TWIST_DIM], target)
-    return loss, {"losses/gripper_distill_loss": loss.detach()}
+        decided = (greedy != STAY).float()
+    error = (pi.mean_action[:, TWIST_DIM] - target) ** 2
+    loss = (error * decided).sum() / decided.sum().clamp(min=1.0)
+    return loss, {"losses/gripper_distill_loss": loss.detach(), "charts/gripper_stay_fraction": 1.0 - decided.mean()}
 
 
 def bc_loss(mean_action: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

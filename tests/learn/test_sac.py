@@ -10,7 +10,7 @@ from safetensors.torch import save_file
 from robot_rl.learn.augment import random_shift
 from robot_rl.learn.batch import Batch, to_torch
 from robot_rl.learn.gripper import CLOSE, OPEN, STAY, choice_to_command, command_to_choice
-from robot_rl.learn.sac import SAC, bc_loss, critic_loss
+from robot_rl.learn.sac import SAC, bc_loss, critic_loss, gripper_distill_loss
 from robot_rl.learn.synthetic import SyntheticSampler
 from robot_rl.models.critics import CriticEnsemble, EnsembleLinear, GripperCritic
 from robot_rl.models.encoders import ImageEncoder
@@ -203,3 +203,19 @@ def test_fixed_action_dims_are_zero_and_lower_the_entropy_target(tmp_path: Path)
     out = sac.actor(batch.images, batch.state)
     assert torch.equal(out.action[:, 3:6], torch.zeros_like(out.action[:, 3:6]))
     assert out.action[:, :3].abs().sum() > 0 and torch.isfinite(out.log_prob).all()
+
+
+def test_gripper_stay_gives_the_actor_no_target(tmp_path: Path) -> None:
+    """A gripper closed on an object reads short of its command: "stay" must not mean "command that reading"."""
+    sac, batch = make_sac(tmp_path)
+    assert sac.gripper_qf is not None
+    with torch.no_grad():
+        last = sac.gripper_qf.net[-1]
+        assert isinstance(last, EnsembleLinear)
+        last.weight.zero_()
+        last.bias.zero_()
+        last.bias[:, :, STAY] = 10.0
+    features = sac.actor.encoder(batch.images, batch.state).detach()
+    pi = sac.actor.head(features)
+    loss, info = gripper_distill_loss(pi, sac.gripper_qf, features, torch.zeros_like(batch.reward))
+    assert float(loss) == 0.0 and float(info["charts/gripper_stay_fraction"]) == 1.0
