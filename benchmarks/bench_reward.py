@@ -3,7 +3,8 @@
 Records a training store and a separate held-out store with the scripted operator (successful
 picks, and misses, stalls and drops), labels both with the simulator's ground truth, trains the success
 classifier and the progress critic on the training store (``robot-rl reward train-*`` code paths,
-thresholds calibrated on the training store's own held-out split), then measures on the held-out store:
+thresholds calibrated on the training store's own held-out split; the classifier with the auxiliary
+progress target, ``reward.progress_aux_weight=1.0``), then measures on the held-out store:
 
 * ``classifier_precision`` / ``classifier_recall``: per frame, at the threshold in the model file (chosen
   for precision >= 0.95 on the training store's held-out episodes), on the separate held-out store;
@@ -92,7 +93,8 @@ def main() -> None:
     train_store = record(data / f"train_{tag}", n_train, seed=100, cameras=cameras)
     eval_store = record(data / f"eval_{tag}", n_eval, seed=900, cameras=cameras)
     cfg = RewardConfig(device=args.device, epochs=20 if args.quick else 30,
-                       progress_steps=600 if args.quick else 1500, batch_size=64, image_size=64)
+                       progress_steps=600 if args.quick else 1500, batch_size=64, image_size=64,
+                       progress_aux_weight=1.0)
     if args.models:
         clf_path, critic_path = newest(args.models, "classifier"), newest(args.models, "progress")
         clf_s = critic_s = float("nan")

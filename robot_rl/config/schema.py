@@ -299,12 +299,17 @@ class RewardConfig:
     # success, and the negatives it currently scores highest); 0 = uniform negatives
     hard_negative_fraction: float = 0.5
     near_success_steps: int = 5
+    # classifier: weight of an auxiliary, training-only regression of each frame's progress (time to the first
+    # success step of a successful episode, 0..1); it orders the features around the success boundary. 1.0 in
+    # benchmarks/bench_reward.py (48 episodes); off by default: on 8 episodes at 32 px it left recall at 0.27
+    progress_aux_weight: float = 0.0
     seed: int = 0
 
     def __post_init__(self) -> None:
         _require(0.0 <= self.hard_negative_fraction <= 1.0 and self.near_success_steps >= 0,
                  f"reward.hard_negative_fraction={self.hard_negative_fraction}: use [0, 1]; "
                  f"reward.near_success_steps={self.near_success_steps}: use >= 0")
+        _require(self.progress_aux_weight >= 0.0, f"reward.progress_aux_weight={self.progress_aux_weight}: use >= 0")
         _require(self.kind in REWARD_KINDS, f"reward.kind={self.kind!r}: use one of {', '.join(REWARD_KINDS)}")
         _require(0.0 < self.success_threshold < 1.0, "reward.success_threshold must be in (0, 1)")
         _require(self.success_consecutive >= 1 and self.cpu_threads >= 1,

@@ -3,10 +3,15 @@
 Training draws every batch half from positive and half from negative steps (successes are rare: a
 few frames at the end of each successful episode), a share of the negatives from the hard ones
 (``hard_negatives``: just before success, and those the model currently scores highest), augments
-each image with a random shift and a brightness jitter, and minimises binary cross-entropy. The decision threshold is then chosen on
-held-out episodes: the highest recall with precision >= ``reward.min_precision`` (a false success
-ends an episode early and teaches the policy to stop short, so precision comes first). The
-threshold travels in the model file.
+each image with a random shift and a brightness jitter, and minimises binary cross-entropy. With
+``reward.progress_aux_weight`` a training-only linear head on the image features also regresses each frame's
+progress (normalised time to the first success step of a successful episode): the first success frame is only
+a centimetre or two above the last negative, and this target orders the features along the approach and lift
+instead of leaving the boundary to the few positives (the progress critic's done head, trained on top of
+progress, separates it). The head is dropped after training; the model file holds ``SuccessNet`` only.
+The decision threshold is then chosen on held-out episodes: the highest recall with precision >=
+``reward.min_precision`` (a false success ends an episode early and teaches the policy to stop short,
+so precision comes first). The threshold travels in the model file.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from robot_rl.config.schema import RewardConfig
 from robot_rl.reward.common import (
@@ -82,11 +88,32 @@ def _frames(episodes: Sequence[Episode], cameras: list[str], positive_tail: int
     return images, [e.positives(positive_tail) for e in episodes]
 
 
-def _update(net: SuccessNet, optimizer: torch.optim.Optimizer, images: dict[str, npt.NDArray[np.uint8]],
-            labels: npt.NDArray[np.bool_], idx: npt.NDArray[np.int64], pad: int, device: torch.device) -> float:
+def progress_targets(episodes: Sequence[Episode]) -> npt.NDArray[np.float32]:
+    """Per frame: normalised time to the first success step of a successful episode (1.0 from there on),
+    NaN in failed episodes (how far a miss or a drop got is unknown)."""
+    parts = []
+    for e in episodes:
+        hits = np.flatnonzero(e.success_steps)
+        if not e.success or not hits.size:
+            parts.append(np.full(len(e), np.nan, np.float32))
+            continue
+        t = np.arange(len(e), dtype=np.float32)
+        parts.append(np.minimum(t / max(float(hits[0]), 1.0), 1.0))
+    return np.concatenate(parts)
+
+
+def _update(net: SuccessNet, aux: nn.Linear, optimizer: torch.optim.Optimizer,
+            images: dict[str, npt.NDArray[np.uint8]], labels: npt.NDArray[np.bool_],
+            progress: npt.NDArray[np.float32], idx: npt.NDArray[np.int64], cfg: RewardConfig,
+            device: torch.device) -> float:
     target = torch.from_numpy(labels[idx].astype(np.float32)).to(device)
-    batch = {c: augment(torch.from_numpy(v[idx]).to(device), pad) for c, v in images.items()}
-    loss = F.binary_cross_entropy_with_logits(net(batch), target)
+    batch = {c: augment(torch.from_numpy(v[idx]).to(device), cfg.augmentation_pad) for c, v in images.items()}
+    feat = net.encoders(batch)
+    loss = F.binary_cross_entropy_with_logits(net.head(feat).squeeze(-1), target)
+    known = torch.from_numpy(~np.isnan(progress[idx])).to(device)
+    if cfg.progress_aux_weight > 0 and bool(known.any()):
+        tau = torch.from_numpy(np.nan_to_num(progress[idx])).to(device)
+        loss = loss + cfg.progress_aux_weight * F.mse_loss(torch.sigmoid(aux(feat).squeeze(-1))[known], tau[known])
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -114,8 +141,10 @@ def train_classifier(train: Sequence[Episode], held_out: Sequence[Episode], cfg:
     size = int(train[0].images[cameras[0]].shape[1])
     arch = default_architecture("classifier", cameras, size, cfg.image_features, cfg.hidden_dims)
     net = SuccessNet(arch).to(device)
-    optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    aux = nn.Linear(net.encoders.out_dim, 1).to(device)  # training only: not part of the model file
+    optimizer = torch.optim.Adam([*net.parameters(), *aux.parameters()], lr=cfg.lr)
     images, per_episode = _frames(train, cameras, cfg.positive_tail)
+    progress = progress_targets(train)
     labels = np.concatenate(per_episode)
     drawer = BatchDrawer(labels, near_success(per_episode, cfg.near_success_steps), cfg.hard_negative_fraction,
                          np.random.default_rng(cfg.seed))
@@ -127,7 +156,7 @@ def train_classifier(train: Sequence[Episode], held_out: Sequence[Episode], cfg:
     for step in range(steps):
         if cfg.hard_negative_fraction > 0 and step and step % per_epoch == 0:
             drawer.mine(_scores(net, images, drawer.negatives, cfg.device))
-        loss = _update(net, optimizer, images, labels, drawer.draw(cfg.batch_size), cfg.augmentation_pad, device)
+        loss = _update(net, aux, optimizer, images, labels, progress, drawer.draw(cfg.batch_size), cfg, device)
         if (step + 1) % max(1, steps // 5) == 0:
             log(f"  update {step + 1}/{steps}: loss {loss:.4f}")
     net.eval()

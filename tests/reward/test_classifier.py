@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from robot_rl.reward.classifier import SuccessClassifier
+from robot_rl.reward.classifier import SuccessClassifier, progress_targets
 from robot_rl.reward.common import calibrate_threshold, precision_recall
-from robot_rl.reward.data import load_episodes, split_episodes
+from robot_rl.reward.data import Episode, load_episodes, split_episodes
 from robot_rl.reward.hard_negatives import BatchDrawer, near_success
 from robot_rl.reward.interface import ImageSizeError, ModelFileError, NoPositivesError, Observation
 from robot_rl.reward.train import train_classifier_from_store
@@ -38,6 +38,18 @@ def test_hard_negatives_are_the_steps_before_success_and_the_highest_scored() ->
     assert np.isin(idx[200:300], [2, 3, 6]).all()  # half of the negatives from the hard pool
     drawer.mine(np.where(drawer.negatives == 9, 0.9, 0.1))  # the model currently scores step 9 highest
     assert 9 in drawer.hard and set(drawer.draw(2000)[1000:1500].tolist()) >= {2, 3, 6, 9}
+
+
+def _episode(success_steps: list[int], success: bool) -> Episode:
+    n = len(success_steps)
+    return Episode("g", 0, 0, {}, np.zeros((n, 1), np.float32), np.asarray(success_steps, np.float32), success,
+                   not success, "pick", np.asarray(success_steps, bool), success)
+
+
+def test_progress_targets_rise_to_the_first_success_and_are_unknown_in_failed_episodes() -> None:
+    targets = progress_targets([_episode([0, 0, 0, 0, 1, 1], True), _episode([0, 0, 1, 0], False)])
+    np.testing.assert_allclose(targets[:6], [0.0, 0.25, 0.5, 0.75, 1.0, 1.0])
+    assert np.isnan(targets[6:]).all()  # a failed episode's progress is not known (a drop lifts the cube too)
 
 
 def test_classifier_learns_success_and_calibrates_its_threshold() -> None:
