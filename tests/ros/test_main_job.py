@@ -63,9 +63,10 @@ def test_the_main_job_records_corrects_learns_and_hands_weights_over(tmp_path: P
         stdout=(tmp_path / "console.txt").open("w"), stderr=subprocess.STDOUT, text=True, start_new_session=True)
     store = run_dir / "replay.zarr"
     try:
-        wait_until(lambda: corrected_policy_steps(store) > 0 and any(v > 0 for v in served_versions(
-            logs / "policy_server.log")), 120.0,
-            lambda: f"a corrected policy episode and trained weights served; policy_server log:\n"
+        # Two trained versions: a slow configure may skip the initial weights straight to the learner's first.
+        wait_until(lambda: corrected_policy_steps(store) > 0 and len({v for v in served_versions(
+            logs / "policy_server.log") if v > 0}) >= 2, 150.0,
+            lambda: f"a corrected policy episode and two trained weights versions served; policy_server log:\n"
                     f"{(logs / 'policy_server.log').read_text() if (logs / 'policy_server.log').exists() else ''}"
                     f"\nmonitor log:\n{(logs / 'monitor.log').read_text()[-3000:] if (logs / 'monitor.log').exists() else ''}")
         children = psutil.Process(graph.pid).children(recursive=True)

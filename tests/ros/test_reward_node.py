@@ -55,6 +55,7 @@ def test_reward_node_ends_the_episode_as_success_when_the_cube_is_lifted(
         response = ros_probe.call(Trigger, f"{NS}/episode/start", Trigger.Request(), timeout_s=15.0)
         assert response.success or "running" in response.message, response.message
     wait_until(lambda: status[-1].data == "running", 10.0, "episode/status running")
+    started = len(status) - 1
     assert all(r.data == 0.0 for r in rewards[-5:])  # the arm at home: no success
 
     twist_pub = ros_probe.publisher(TwistStamped, f"{NS}/robot/command")
@@ -79,8 +80,9 @@ def test_reward_node_ends_the_episode_as_success_when_the_cube_is_lifted(
         twist_pub.publish(msg)
         gripper_pub.publish(Float32(data=float(command.gripper or -1.0)))
         time.sleep(0.1)
-    assert status[-1].data == "success"
     time.sleep(0.3)
+    ended = [s.data for s in status[started:] if s.data != "running"]
+    assert ended and ended[0] == "success", ended  # the episode node may already have moved on to resetting
     assert any(t.data for t in truth), "the reward node declared success before the simulator saw the cube lifted"
     assert before_lift > 10 and all(r.data == 0.0 for r in rewards[:before_lift]), \
         "the classifier scored success before the lift started"
