@@ -118,16 +118,21 @@ def test_gripper_critic_shape_and_choice_mapping() -> None:
     assert back.tolist() == [1.0, -1.0, -1.0, 1.0, 0.0]
 
 
-def test_gripper_output_follows_the_gripper_critic(tmp_path: Path) -> None:
-    """Distillation: with a critic that always prefers CLOSE, the actor's gripper mean goes to +1."""
-    sac, batch = make_sac(tmp_path, "learner.actor_lr=3e-3")
+def _gripper_critic_prefers(sac: SAC, choice: int) -> None:
+    """Make the gripper critic rate ``choice`` 10 and the others 0, whatever the features."""
     assert sac.gripper_qf is not None
     with torch.no_grad():
         last = sac.gripper_qf.net[-1]
         assert isinstance(last, EnsembleLinear)
         last.weight.zero_()
         last.bias.zero_()
-        last.bias[:, :, CLOSE] = 10.0
+        last.bias[:, :, choice] = 10.0
+
+
+def test_gripper_output_follows_the_gripper_critic(tmp_path: Path) -> None:
+    """Distillation: with a critic that always prefers CLOSE, the actor's gripper mean goes to +1."""
+    sac, batch = make_sac(tmp_path, "learner.actor_lr=3e-3")
+    _gripper_critic_prefers(sac, CLOSE)
     sac.optimizers["critic"].param_groups[0]["lr"] = 0.0  # keep the critic's preference fixed
     for _ in range(60):
         sac.update(batch, update_actor=True)
@@ -208,13 +213,7 @@ def test_fixed_action_dims_are_zero_and_lower_the_entropy_target(tmp_path: Path)
 def test_gripper_stay_gives_the_actor_no_target(tmp_path: Path) -> None:
     """A gripper closed on an object reads short of its command: "stay" must not mean "command that reading"."""
     sac, batch = make_sac(tmp_path)
-    assert sac.gripper_qf is not None
-    with torch.no_grad():
-        last = sac.gripper_qf.net[-1]
-        assert isinstance(last, EnsembleLinear)
-        last.weight.zero_()
-        last.bias.zero_()
-        last.bias[:, :, STAY] = 10.0
+    _gripper_critic_prefers(sac, STAY)
     features = sac.actor.encoder(batch.images, batch.state).detach()
     pi = sac.actor.head(features)
     loss, info = gripper_distill_loss(pi, sac.gripper_qf, features, torch.zeros_like(batch.reward))
