@@ -118,7 +118,7 @@ def test_gripper_critic_shape_and_choice_mapping() -> None:
     assert back.tolist() == [1.0, -1.0, -1.0, 1.0, 0.0]
 
 
-def _gripper_critic_prefers(sac: SAC, choice: int) -> None:
+def _gripper_critic_prefers(sac: SAC, choice: int) -> GripperCritic:
     """Make the gripper critic rate ``choice`` 10 and the others 0, whatever the features."""
     assert sac.gripper_qf is not None
     with torch.no_grad():
@@ -127,6 +127,7 @@ def _gripper_critic_prefers(sac: SAC, choice: int) -> None:
         last.weight.zero_()
         last.bias.zero_()
         last.bias[:, :, choice] = 10.0
+    return sac.gripper_qf
 
 
 def test_gripper_output_follows_the_gripper_critic(tmp_path: Path) -> None:
@@ -213,8 +214,8 @@ def test_fixed_action_dims_are_zero_and_lower_the_entropy_target(tmp_path: Path)
 def test_gripper_stay_gives_the_actor_no_target(tmp_path: Path) -> None:
     """A gripper closed on an object reads short of its command: "stay" must not mean "command that reading"."""
     sac, batch = make_sac(tmp_path)
-    _gripper_critic_prefers(sac, STAY)
+    critic = _gripper_critic_prefers(sac, STAY)
     features = sac.actor.encoder(batch.images, batch.state).detach()
     pi = sac.actor.head(features)
-    loss, info = gripper_distill_loss(pi, sac.gripper_qf, features, torch.zeros_like(batch.reward))
+    loss, info = gripper_distill_loss(pi, critic, features, torch.zeros_like(batch.reward))
     assert float(loss) == 0.0 and float(info["charts/gripper_stay_fraction"]) == 1.0
