@@ -38,22 +38,23 @@ import time
 from typing import Any
 
 import numpy as np
-from geometry_msgs.msg import PoseStamped, TwistStamped
+from geometry_msgs.msg import TwistStamped
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from rclpy.publisher import Publisher
-from sensor_msgs.msg import Image, JointState
+from sensor_msgs.msg import Image
 from std_msgs.msg import Float32, String
 
 from robot_rl.models.weights import WeightsError, WeightsInfo, latest_weights
-from robot_rl.perception import CameraFrame, FrameBuffers, ImageFormatError, ObservationAssembler, StateHistory
+from robot_rl.perception import CameraFrame, FrameBuffers, ImageFormatError, ObservationAssembler
 from robot_rl.perception.image import crop_resize
-from robot_rl.policy import STATE_DIM, FrameSetTrigger, LatencyStats
+from robot_rl.policy import FrameSetTrigger, LatencyStats
 from robot_rl.policy.process import GcPauses, freeze_startup_objects, keep_large_buffers
 from robot_rl.policy.runner import DeviceError, PolicyRunner
 from robot_rl.ros import qos
 from robot_rl.ros.diagnostics import ERROR, OK, WARN
-from robot_rl.ros.messages import image_array, joint_position, pose_state, stamp_s, to_stamp
+from robot_rl.ros.messages import image_array, stamp_s, to_stamp
 from robot_rl.ros.node_base import RobotRLLifecycleNode, run_node
+from robot_rl.ros.robot_state_input import RobotStateInput
 
 STATS_PERIOD_S = 1.0
 
@@ -66,7 +67,6 @@ class PolicyServerNode(RobotRLLifecycleNode):
         self.timer: Any = None
         self.stats_timer: Any = None
         self.acting = False
-        self.gripper_position: float | None = None
         self.published_version: int | None = None
         self.counts = {"ticks": 0, "stale_ticks": 0, "nonfinite_actions": 0, "deadline_misses": 0}
         self.status = (OK, "")
@@ -93,8 +93,8 @@ class PolicyServerNode(RobotRLLifecycleNode):
         self.frames = FrameBuffers(cameras)
         cameras = self.runner.cameras  # [] for a state-only policy: no frames to wait for
         self.on_frames = s.policy.trigger == "frames" and bool(cameras)
-        self.states = StateHistory(STATE_DIM)
-        self.assembler = ObservationAssembler(self.frames, self.states, cameras, s.cameras.max_frame_age_s,
+        self.robot = RobotStateInput(self, s.robot.gripper_joint)
+        self.assembler = ObservationAssembler(self.frames, self.robot.states, cameras, s.cameras.max_frame_age_s,
                                               s.cameras.policy_image_size)
         self.trigger = FrameSetTrigger(cameras or list(s.cameras.names), rate_hz=s.robot.control_hz)
         self.latency = LatencyStats()
@@ -104,8 +104,7 @@ class PolicyServerNode(RobotRLLifecycleNode):
         self.gripper_pub = pub(Float32, "policy/gripper", qos.COMMAND)
         self.version_pub = pub(String, "policy/weights_version", qos.LATCHED)
         self.entities = [self.action_pub, self.gripper_pub, self.version_pub,
-                         sub(JointState, "robot/state", self.on_joint_state, qos.SENSOR),
-                         sub(PoseStamped, "robot/ee_pose", self.on_ee_pose, qos.SENSOR),
+                         *self.robot.subscriptions,
                          sub(String, "policy/weights", self.on_weights, qos.LATCHED),
                          *[sub(Image, f"camera/{c}/color/image_raw",
                                lambda msg, c=c: self.on_image(c, msg), qos.SENSOR) for c in cameras]]
@@ -174,23 +173,6 @@ class PolicyServerNode(RobotRLLifecycleNode):
             return
         if self.acting and self.on_frames and self.trigger.on_frame(camera, frame.capture_time_s, now):
             self.tick(now, start)
-
-    def on_joint_state(self, msg: JointState) -> None:
-        name = self.settings.robot.gripper_joint
-        position = joint_position(msg, name)
-        if position is not None:
-            self.gripper_position = position
-        else:
-            self.get_logger().warning(f"robot/state has no position for robot.gripper_joint={name!r}",
-                                   throttle_duration_sec=10.0)
-
-    def on_ee_pose(self, msg: PoseStamped) -> None:
-        if self.gripper_position is None:
-            return  # no state without the gripper; the tick reports robot_state as stale
-        try:
-            self.states.put(stamp_s(msg.header.stamp), pose_state(msg, self.gripper_position))
-        except ValueError as err:
-            self.get_logger().error(f"robot state rejected: {err}", throttle_duration_sec=5.0)
 
     def on_weights(self, msg: String) -> None:
         assert self.runner is not None  # subscriptions exist only between configure and cleanup

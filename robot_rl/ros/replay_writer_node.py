@@ -25,17 +25,18 @@ from __future__ import annotations
 from typing import Any
 
 from geometry_msgs.msg import PoseStamped, TwistStamped
-from sensor_msgs.msg import Image, JointState
+from sensor_msgs.msg import Image
 from std_msgs.msg import Bool, Float32, String
 
-from robot_rl.perception import CameraFrame, FrameBuffers, ObservationAssembler, StateHistory
+from robot_rl.perception import CameraFrame, FrameBuffers, ObservationAssembler
 from robot_rl.policy.state import STATE_DIM
 from robot_rl.replay import EpisodeWriter, GroupInfo, ReplayError
 from robot_rl.replay.recorder import ACTION_NAMES, StepRecorder
 from robot_rl.ros import qos
 from robot_rl.ros.diagnostics import ERROR, OK, WARN
-from robot_rl.ros.messages import image_array, joint_position, pose_state, stamp_s
+from robot_rl.ros.messages import image_array, stamp_s
 from robot_rl.ros.node_base import RobotRLNode, run_node
+from robot_rl.ros.robot_state_input import RobotStateInput
 from robot_rl.teleop.protocol import SessionMode, autonomous_source, parse_mode
 
 
@@ -59,18 +60,15 @@ class ReplayWriterNode(RobotRLNode):
                          action_names=list(ACTION_NAMES), action_scale=scale)
         self.writer = EpisodeWriter(s.replay.path, s.replay.group, info, program="replay_writer", background=True)
         self.frames = FrameBuffers(cameras)
-        self.states = StateHistory(STATE_DIM)
-        assembler = ObservationAssembler(self.frames, self.states, cameras, s.cameras.max_frame_age_s, size)
+        self.robot = RobotStateInput(self, s.robot.gripper_joint)
+        assembler = ObservationAssembler(self.frames, self.robot.states, cameras, s.cameras.max_frame_age_s, size)
         self.recorder = StepRecorder(self.writer, assembler, scale, s.cameras.max_frame_age_s, demo=self.demo,
                                      source=autonomous_source(mode), metadata=session)
-        self.gripper_position: float | None = None
         sub = self.create_subscription
         twist = {"robot/command": "command", "policy/action": "policy", "teleop/action": "human"}
         grip = {"robot/gripper_command": "command", "policy/gripper": "policy", "teleop/gripper": "human"}
         self.subs = [
             *[sub(Image, f"camera/{c}/color/image_raw", lambda m, c=c: self.on_image(c, m), qos.SENSOR) for c in cameras],
-            sub(JointState, "robot/state", self.on_joint_state, qos.SENSOR),
-            sub(PoseStamped, "robot/ee_pose", self.on_ee_pose, qos.SENSOR),
             *[sub(TwistStamped, t, lambda m, w=w: self.on_twist(w, m), qos.COMMAND) for t, w in twist.items()],
             *[sub(Float32, t, lambda m, w=w: self.recorder.set_gripper(w, m.data), qos.COMMAND) for t, w in grip.items()],
             sub(Bool, "teleop/intervening", lambda m: self.recorder.set_intervening(m.data), qos.LATCHED),
@@ -93,19 +91,6 @@ class ReplayWriterNode(RobotRLNode):
         except ValueError as err:
             self.recorder.counts["bad_images"] += 1
             self.get_logger().error(f"camera {camera}: {err}", throttle_duration_sec=5.0)
-
-    def on_joint_state(self, msg: JointState) -> None:
-        position = joint_position(msg, self.settings.robot.gripper_joint)
-        if position is not None:
-            self.gripper_position = position
-
-    def on_ee_pose(self, msg: PoseStamped) -> None:
-        if self.gripper_position is None:
-            return  # no state without the gripper; ticks count as late until it arrives
-        try:
-            self.states.put(stamp_s(msg.header.stamp), pose_state(msg, self.gripper_position))
-        except ValueError as err:
-            self.get_logger().error(f"robot state rejected: {err}", throttle_duration_sec=5.0)
 
     def on_cube_pose(self, msg: PoseStamped) -> None:
         p = msg.pose.position

@@ -19,19 +19,18 @@ from __future__ import annotations
 
 import time
 
-from geometry_msgs.msg import PoseStamped
-from sensor_msgs.msg import Image, JointState
+from sensor_msgs.msg import Image
 from std_msgs.msg import Bool, Float32, String
 
-from robot_rl.perception import CameraFrame, FrameBuffers, ObservationAssembler, StateHistory
+from robot_rl.perception import CameraFrame, FrameBuffers, ObservationAssembler
 from robot_rl.config import ConfigError
-from robot_rl.policy.state import STATE_DIM
 from robot_rl.reward.interface import Observation, RewardError
 from robot_rl.reward.stream import RewardStream, make_reward_model
 from robot_rl.ros import qos
 from robot_rl.ros.diagnostics import ERROR, OK, WARN
-from robot_rl.ros.messages import image_array, joint_position, pose_state, stamp_s
+from robot_rl.ros.messages import image_array, stamp_s
 from robot_rl.ros.node_base import RobotRLNode, run_node
+from robot_rl.ros.robot_state_input import RobotStateInput
 
 
 class RewardNode(RobotRLNode):
@@ -46,10 +45,9 @@ class RewardNode(RobotRLNode):
         except RewardError as err:  # a config mistake (no model file, empty goal): one line from run_node
             raise ConfigError(str(err)) from None
         self.frames = FrameBuffers(cameras)
-        self.states = StateHistory(STATE_DIM)
-        self.assembler = ObservationAssembler(self.frames, self.states, cameras, s.cameras.max_frame_age_s,
+        self.robot = RobotStateInput(self, s.robot.gripper_joint)
+        self.assembler = ObservationAssembler(self.frames, self.robot.states, cameras, s.cameras.max_frame_age_s,
                                               s.cameras.policy_image_size)
-        self.gripper: float | None = None
         self.ground_truth: tuple[bool, float] | None = None
         self.reward_pub = self.create_publisher(Float32, "reward", qos.EVENTS)
         self.success_pub = self.create_publisher(Bool, "success", qos.EVENTS)
@@ -59,8 +57,6 @@ class RewardNode(RobotRLNode):
         else:
             for c in cameras:
                 sub(Image, f"camera/{c}/color/image_raw", lambda m, c=c: self.on_image(c, m), qos.SENSOR)
-            sub(JointState, "robot/state", self.on_joint_state, qos.SENSOR)
-            sub(PoseStamped, "robot/ee_pose", self.on_ee_pose, qos.SENSOR)
         sub(String, "episode/status", self.on_status, qos.LATCHED)
         self.period = 1.0 / s.robot.control_hz
         self.ticks: list[float] = []
@@ -79,19 +75,6 @@ class RewardNode(RobotRLNode):
             self.frames.put(CameraFrame(camera, image_array(msg), stamp_s(msg.header.stamp), self.now_s()))
         except ValueError as err:
             self.get_logger().error(f"camera {camera}: {err}", throttle_duration_sec=5.0)
-
-    def on_joint_state(self, msg: JointState) -> None:
-        position = joint_position(msg, self.settings.robot.gripper_joint)
-        if position is not None:
-            self.gripper = position
-
-    def on_ee_pose(self, msg: PoseStamped) -> None:
-        if self.gripper is None:
-            return
-        try:
-            self.states.put(stamp_s(msg.header.stamp), pose_state(msg, self.gripper))
-        except ValueError as err:
-            self.get_logger().error(f"robot state rejected: {err}", throttle_duration_sec=5.0)
 
     def on_ground_truth(self, msg: Bool) -> None:
         self.ground_truth = (bool(msg.data), self.now_s())

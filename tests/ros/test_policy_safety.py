@@ -376,7 +376,7 @@ def test_a_state_only_policy_server_subscribes_to_no_camera_and_acts_on_the_robo
         topics = [s.topic_name for s in node.subscriptions]  # type: ignore[attr-defined]
         assert not any("camera/" in t for t in topics) and any(t.endswith("robot/ee_pose") for t in topics)
         assert node.trigger_activate() == Result.SUCCESS  # type: ignore[attr-defined]
-        node.states.put(node.now_s(), np.zeros(STATE_DIM, np.float32))  # type: ignore[attr-defined]
+        node.robot.states.put(node.now_s(), np.zeros(STATE_DIM, np.float32))  # type: ignore[attr-defined]
         node.on_timer()  # type: ignore[attr-defined]
         assert node.counts["ticks"] == 1 and node.counts["stale_ticks"] == 0  # type: ignore[attr-defined]
     finally:
