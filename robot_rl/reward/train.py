@@ -52,24 +52,22 @@ def train_classifier_from_store(store: str, out_dir: str | Path, cfg: RewardConf
                                 groups: Sequence[str] | None = None, log: Log = print,
                                 keep: Mapping[str, Collection[int]] | None = None) -> Path:
     """Train, calibrate and save a success classifier; return the model file (``keep``: see ``select_episodes``)."""
-    episodes = select_episodes(store, cfg, groups, keep)
-    train, held = split_episodes(episodes, cfg.holdout_fraction, cfg.seed)
-    cameras = list(cfg.cameras or episodes[0].images)
-    net, meta = train_classifier(train, held, cfg, cameras, log)
-    meta["data"] = _provenance(store, groups, cfg, keep)
-    path = save_model(net, out_dir, meta)
-    log(f"wrote {path}")
-    return path
+    return _train_from_store(train_classifier, store, out_dir, cfg, groups, log, keep)
 
 
 def train_progress_from_store(store: str, out_dir: str | Path, cfg: RewardConfig,
                               groups: Sequence[str] | None = None, log: Log = print,
                               keep: Mapping[str, Collection[int]] | None = None) -> Path:
     """Train and save a progress critic; return the model file (``keep``: see ``select_episodes``)."""
+    return _train_from_store(train_progress, store, out_dir, cfg, groups, log, keep)
+
+
+def _train_from_store(trainer: Callable[..., tuple[Any, dict[str, Any]]], store: str, out_dir: str | Path,
+                      cfg: RewardConfig, groups: Sequence[str] | None, log: Log,
+                      keep: Mapping[str, Collection[int]] | None) -> Path:
     episodes = select_episodes(store, cfg, groups, keep)
     train, held = split_episodes(episodes, cfg.holdout_fraction, cfg.seed)
-    cameras = list(cfg.cameras or episodes[0].images)
-    net, meta = train_progress(train, held, cfg, cameras, log)
+    net, meta = trainer(train, held, cfg, list(cfg.cameras or episodes[0].images), log)
     meta["data"] = _provenance(store, groups, cfg, keep)
     path = save_model(net, out_dir, meta)
     log(f"wrote {path}")
