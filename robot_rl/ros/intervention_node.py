@@ -4,6 +4,7 @@
 |---|---|---|---|
 | policy/action, policy/gripper (sub) | TwistStamped, Float32 | COMMAND | the policy's proposal |
 | robot/ee_pose (sub) | PoseStamped | SENSOR | for scripted operators |
+| robot/state (sub) | JointState | SENSOR | the gripper joint (last), for scripted operators |
 | sim/cube_pose (sub) | PoseStamped | SENSOR | simulator ground truth, for the scripted correcting operator |
 | episode/status (sub) | String | LATCHED | the policy acts only while `running` |
 | teleop/action, teleop/gripper (pub) | TwistStamped, Float32 | COMMAND | the human's command, while intervening |
@@ -33,6 +34,7 @@ from typing import Any
 
 import numpy as np
 from geometry_msgs.msg import PoseStamped, TwistStamped
+from sensor_msgs.msg import JointState
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from rclpy.publisher import Publisher
 from rclpy.subscription import Subscription
@@ -128,6 +130,7 @@ class InterventionNode(RobotRLLifecycleNode):
                          sub(TwistStamped, "policy/action", self.on_policy_action, qos.COMMAND),
                          sub(Float32, "policy/gripper", self.on_policy_gripper, qos.COMMAND),
                          sub(PoseStamped, "robot/ee_pose", self.on_ee_pose, qos.SENSOR),
+                         sub(JointState, "robot/state", self.on_robot_state, qos.SENSOR),
                          sub(PoseStamped, "sim/cube_pose", self.on_cube_pose, qos.SENSOR),
                          sub(String, "episode/status", self.on_episode_status, qos.LATCHED)]
         self.publish_intervening(False)
@@ -236,6 +239,10 @@ class InterventionNode(RobotRLLifecycleNode):
         if self.device is not None:
             p = msg.pose.position
             self.device.observe(ee_position=np.array([p.x, p.y, p.z]))
+
+    def on_robot_state(self, msg: JointState) -> None:
+        if self.device is not None and len(msg.position):
+            self.device.observe(gripper_position=float(msg.position[-1]))  # the gripper joint comes last
 
     def on_cube_pose(self, msg: PoseStamped) -> None:
         if self.device is not None:

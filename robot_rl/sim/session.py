@@ -121,6 +121,7 @@ class SimSession:
             proposal = (np.asarray(policy(images, state), dtype=np.float32) if policy is not None
                         else np.zeros(7, dtype=np.float32))
             rule_obs.update(ee_position=observation.ee_position, cube_position=sim.cube_position(),
+                            gripper_position=float(observation.joint_positions[-1]),
                             policy_twist=proposal[:6] * self.scale[:6])
             command = operator(rule_obs, steps * sim.control_dt) if operator is not None else None
             human: npt.NDArray[np.float32] | None = None
