@@ -303,6 +303,10 @@ class RewardConfig:
     # success step of a successful episode, 0..1); it orders the features around the success boundary. 1.0 in
     # benchmarks/bench_reward.py (48 episodes); off by default: on 8 episodes at 32 px it left recall at 0.27
     progress_aux_weight: float = 0.0
+    # classifier: the head also reads the policy state vector (ee position, 6-D rotation, gripper), not only the
+    # images: it resolves the ~1 cm of lift at the success boundary that 64 px cannot. On in bench_reward; off by
+    # default (robot_rl.reward.classifier says why); the model file records it and serving then needs the state
+    classifier_state: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:

@@ -9,16 +9,28 @@ progress (normalised time to the first success step of a successful episode): th
 a centimetre or two above the last negative, and this target orders the features along the approach and lift
 instead of leaving the boundary to the few positives (the progress critic's done head, trained on top of
 progress, separates it). The head is dropped after training; the model file holds ``SuccessNet`` only.
+
+With ``reward.classifier_state`` the head also reads the policy state vector (ee position, 6-D rotation,
+gripper; ``robot_rl.policy.state``), standardised with the training data's statistics, which the model file
+keeps. It resolves what 64 px cannot: the frame just before success and the first success frame differ by
+about a centimetre of lift, invisible to the front camera, so image-only classifiers err at exactly that
+boundary, and with ~7 positive frames per successful episode one boundary error per episode costs ~14 % of
+precision or recall (``benchmarks/bench_reward.py``). The images still decide whether something is held
+(a closed gripper lifted beside the cube reads the same in the state). Such a model needs the state
+wherever it scores: the reward node passes the one it assembles for the tick, and a missing or wrong-size
+state raises ``StateSizeError``. It is off by default: image-only success generalises to tasks whose success
+the arm's pose does not predict; the benchmark and the graph-test fixture switch it on.
+
 The decision threshold is then chosen on held-out episodes: the highest recall with precision >=
 ``reward.min_precision`` (a false success ends an episode early and teaches the policy to stop short,
-so precision comes first). The threshold travels in the model file.
+so precision comes first), never below ``THRESHOLD_FLOOR``. The threshold travels in the model file.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -31,7 +43,6 @@ from robot_rl.reward.common import (
     TrainedRewardModel,
     Calibration,
     augment,
-    batched,
     calibrate_threshold,
     pick_device,
     precision_recall,
@@ -40,8 +51,13 @@ from robot_rl.reward.common import (
 from robot_rl.reward.data import Episode, require_labels
 from robot_rl.reward.files import load_model
 from robot_rl.reward.hard_negatives import BatchDrawer, near_success
-from robot_rl.reward.interface import NoPositivesError, Observation, check_images, single
+from robot_rl.reward.interface import NoPositivesError, Observation, StateSizeError, check_images, single
 from robot_rl.reward.networks import SuccessNet, default_architecture
+
+# Batches are half positives, so a score of 0.5 already means "as likely done as not" under a prior that overstates
+# success; below it, the ~30 held-out positives of a small recording let one slow positive drag the threshold
+# into the negatives (bench_reward: held-out recall 1.0 at 0.035, 9 false successes on the separate episodes).
+THRESHOLD_FLOOR = 0.5
 
 
 class SuccessClassifier(TrainedRewardModel):
@@ -53,6 +69,7 @@ class SuccessClassifier(TrainedRewardModel):
 
     def __init__(self, net: SuccessNet, meta: dict[str, Any], device: str = "cpu") -> None:
         super().__init__(net, net.arch, meta, device)
+        self.state_dim = net.state_dim  # 0: images only
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu") -> SuccessClassifier:
@@ -61,18 +78,39 @@ class SuccessClassifier(TrainedRewardModel):
         return cls(net, meta, device)
 
     @torch.no_grad()
-    def probabilities(self, images: dict[str, npt.NDArray[np.uint8]]) -> npt.NDArray[np.float32]:
-        """Success probability per step of ``images`` (camera -> N x H x W x 3 uint8)."""
+    def probabilities(self, images: dict[str, npt.NDArray[np.uint8]],
+                      state: npt.ArrayLike | None = None) -> npt.NDArray[np.float32]:
+        """Success probability per step of ``images`` (camera -> N x H x W x 3 uint8); ``state`` (N x S, the
+        policy state vector per step) is required by a model trained with ``reward.classifier_state`` and
+        ignored by an image-only one."""
         check_images(images, self.cameras, self.image_size)
+        n = len(images[self.cameras[0]])
+        states = self._checked_state(state, n)
+        parts = []
+        for i in range(0, n, 256):
+            chunk = to_tensors({c: images[c][i:i + 256] for c in self.cameras}, self.device)
+            s = None if states is None else torch.from_numpy(states[i:i + 256]).to(self.device)
+            parts.append(torch.sigmoid(self.net(chunk, s)).float().cpu().numpy())
+        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
-        def run(chunk: dict[str, npt.NDArray[np.uint8]]) -> npt.NDArray[np.float32]:
-            logits = self.net(to_tensors({c: chunk[c] for c in self.cameras}, self.device))
-            return torch.sigmoid(logits).float().cpu().numpy()
-
-        return batched(run, images)
+    def _checked_state(self, state: npt.ArrayLike | None, n: int) -> npt.NDArray[np.float32] | None:
+        if not self.state_dim:
+            return None
+        if state is None:
+            raise StateSizeError(f"classifier {self.version or ''} reads the robot state vector ({self.state_dim} "
+                                 "values, robot_rl.policy.state) besides the images, and got none: pass the "
+                                 "observation's state (the reward node assembles it from robot/state and "
+                                 "robot/ee_pose), or train an image-only model with reward.classifier_state=false")
+        states = np.asarray(state, np.float32).reshape(n, -1) if np.size(state) == n * self.state_dim else None
+        if states is None or not np.isfinite(states).all():
+            raise StateSizeError(f"classifier {self.version or ''}: state of shape {np.shape(state)} for {n} steps; it "
+                                 f"takes {self.state_dim} finite values per step (robot_rl.policy.state: ee "
+                                 "position, 6-D rotation, gripper), as recorded in the replay's data/state")
+        return states
 
     def score(self, obs: Observation) -> float:
-        return float(self.probabilities(single(obs, self.cameras))[0])
+        state = None if obs.state is None else np.asarray(obs.state)[None]
+        return float(self.probabilities(single(obs, self.cameras), state)[0])
 
     def progress(self, obs_a: Observation, obs_b: Observation, goal: str) -> float:
         """The change in success probability: a coarse progress signal (the critic gives a real one)."""
@@ -81,11 +119,20 @@ class SuccessClassifier(TrainedRewardModel):
     def done(self, obs: Observation, goal: str = "") -> bool:
         return self.score(obs) >= self.threshold
 
+class Frames(NamedTuple):
+    """Episodes' steps back to back: what training and calibration read."""
 
-def _frames(episodes: Sequence[Episode], cameras: list[str], positive_tail: int
-            ) -> tuple[dict[str, npt.NDArray[np.uint8]], list[npt.NDArray[np.bool_]]]:
+    images: dict[str, npt.NDArray[np.uint8]]
+    state: npt.NDArray[np.float32]  # N x S
+    labels: npt.NDArray[np.bool_]  # N
+    per_episode: list[npt.NDArray[np.bool_]]  # the labels, split by episode
+
+
+def _frames(episodes: Sequence[Episode], cameras: list[str], positive_tail: int) -> Frames:
     images = {c: np.concatenate([e.images[c] for e in episodes]) for c in cameras}
-    return images, [e.positives(positive_tail) for e in episodes]
+    per_episode = [e.positives(positive_tail) for e in episodes]
+    return Frames(images, np.concatenate([e.state for e in episodes]).astype(np.float32),
+                  np.concatenate(per_episode), per_episode)
 
 
 def progress_targets(episodes: Sequence[Episode]) -> npt.NDArray[np.float32]:
@@ -102,13 +149,12 @@ def progress_targets(episodes: Sequence[Episode]) -> npt.NDArray[np.float32]:
     return np.concatenate(parts)
 
 
-def _update(net: SuccessNet, aux: nn.Linear, optimizer: torch.optim.Optimizer,
-            images: dict[str, npt.NDArray[np.uint8]], labels: npt.NDArray[np.bool_],
+def _update(net: SuccessNet, aux: nn.Linear, optimizer: torch.optim.Optimizer, frames: Frames,
             progress: npt.NDArray[np.float32], idx: npt.NDArray[np.int64], cfg: RewardConfig,
             device: torch.device) -> float:
-    target = torch.from_numpy(labels[idx].astype(np.float32)).to(device)
-    batch = {c: augment(torch.from_numpy(v[idx]).to(device), cfg.augmentation_pad) for c, v in images.items()}
-    feat = net.encoders(batch)
+    target = torch.from_numpy(frames.labels[idx].astype(np.float32)).to(device)
+    batch = {c: augment(torch.from_numpy(v[idx]).to(device), cfg.augmentation_pad) for c, v in frames.images.items()}
+    feat = net.features(batch, torch.from_numpy(frames.state[idx]).to(device))
     loss = F.binary_cross_entropy_with_logits(net.head(feat).squeeze(-1), target)
     known = torch.from_numpy(~np.isnan(progress[idx])).to(device)
     if cfg.progress_aux_weight > 0 and bool(known.any()):
@@ -120,12 +166,23 @@ def _update(net: SuccessNet, aux: nn.Linear, optimizer: torch.optim.Optimizer,
     return float(loss.item())
 
 
-def _scores(net: SuccessNet, images: dict[str, npt.NDArray[np.uint8]], idx: npt.NDArray[np.int64],
-            device: str) -> npt.NDArray[np.float32]:
-    net.eval()
-    scores = SuccessClassifier(net, {}, device).probabilities({c: v[idx] for c, v in images.items()})
-    net.train()
+def _scores(net: SuccessNet, frames: Frames, idx: npt.NDArray[np.int64] | slice, device: str
+            ) -> npt.NDArray[np.float32]:
+    training = net.training
+    model = SuccessClassifier(net, {}, device)  # puts net in eval mode
+    scores = model.probabilities({c: v[idx] for c, v in frames.images.items()}, frames.state[idx])
+    net.train(training)
     return scores
+
+
+def _new_net(train: Sequence[Episode], cameras: list[str], cfg: RewardConfig, device: torch.device) -> SuccessNet:
+    size = int(train[0].images[cameras[0]].shape[1])
+    state_dim = int(train[0].state.shape[1]) if cfg.classifier_state else 0
+    arch = default_architecture("classifier", cameras, size, cfg.image_features, cfg.hidden_dims, state_dim)
+    net = SuccessNet(arch)
+    if net.state is not None:
+        net.state.fit(torch.from_numpy(np.concatenate([e.state for e in train]).astype(np.float32)))
+    return net.to(device)
 
 
 def train_classifier(train: Sequence[Episode], held_out: Sequence[Episode], cfg: RewardConfig,
@@ -138,33 +195,30 @@ def train_classifier(train: Sequence[Episode], held_out: Sequence[Episode], cfg:
                                "least two successful episodes (one is held out), or raise reward.holdout_fraction")
     torch.manual_seed(cfg.seed)
     device = pick_device(cfg.device)
-    size = int(train[0].images[cameras[0]].shape[1])
-    arch = default_architecture("classifier", cameras, size, cfg.image_features, cfg.hidden_dims)
-    net = SuccessNet(arch).to(device)
-    aux = nn.Linear(net.encoders.out_dim, 1).to(device)  # training only: not part of the model file
+    net = _new_net(train, cameras, cfg, device)
+    aux = nn.Linear(net.feature_dim, 1).to(device)  # training only: not part of the model file
     optimizer = torch.optim.Adam([*net.parameters(), *aux.parameters()], lr=cfg.lr)
-    images, per_episode = _frames(train, cameras, cfg.positive_tail)
+    frames = _frames(train, cameras, cfg.positive_tail)
     progress = progress_targets(train)
-    labels = np.concatenate(per_episode)
-    drawer = BatchDrawer(labels, near_success(per_episode, cfg.near_success_steps), cfg.hard_negative_fraction,
-                         np.random.default_rng(cfg.seed))
-    per_epoch = max(1, math.ceil(len(labels) / cfg.batch_size))  # an epoch: as many frames as there are
+    drawer = BatchDrawer(frames.labels, near_success(frames.per_episode, cfg.near_success_steps),
+                         cfg.hard_negative_fraction, np.random.default_rng(cfg.seed))
+    per_epoch = max(1, math.ceil(len(frames.labels) / cfg.batch_size))  # an epoch: as many frames as there are
     steps = cfg.epochs * per_epoch
     log(f"classifier: {len(drawer.positives)} positive / {len(drawer.negatives)} negative training steps "
         f"({len(drawer.near)} near success), {steps} updates")
     net.train()
     for step in range(steps):
         if cfg.hard_negative_fraction > 0 and step and step % per_epoch == 0:
-            drawer.mine(_scores(net, images, drawer.negatives, cfg.device))
-        loss = _update(net, aux, optimizer, images, labels, progress, drawer.draw(cfg.batch_size), cfg, device)
+            drawer.mine(_scores(net, frames, drawer.negatives, cfg.device))
+        loss = _update(net, aux, optimizer, frames, progress, drawer.draw(cfg.batch_size), cfg, device)
         if (step + 1) % max(1, steps // 5) == 0:
             log(f"  update {step + 1}/{steps}: loss {loss:.4f}")
     net.eval()
-    model = SuccessClassifier(net, {}, cfg.device)
-    held_images, held_labels = _frames(held_out, cameras, cfg.positive_tail)
-    held_y = np.concatenate(held_labels)
-    calibration: Calibration = calibrate_threshold(model.probabilities(held_images), held_y, cfg.min_precision)
-    train_p, train_r = precision_recall(model.probabilities(images), labels, calibration.threshold)
+    held = _frames(held_out, cameras, cfg.positive_tail)
+    calibration: Calibration = calibrate_threshold(_scores(net, held, slice(None), cfg.device), held.labels,
+                                                   cfg.min_precision, floor=THRESHOLD_FLOOR)
+    train_p, train_r = precision_recall(_scores(net, frames, slice(None), cfg.device), frames.labels,
+                                        calibration.threshold)
     log(f"classifier: threshold {calibration.threshold:.3f}, held-out precision {calibration.precision:.3f} "
         f"recall {calibration.recall:.3f} (target precision {cfg.min_precision}"
         f"{'' if calibration.met else ', NOT reached: record more episodes'})")

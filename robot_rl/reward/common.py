@@ -69,12 +69,14 @@ class Calibration:
         return asdict(self)
 
 
-def calibrate_threshold(probs: npt.ArrayLike, labels: npt.ArrayLike, min_precision: float) -> Calibration:
-    """The threshold with the highest recall whose precision is at least ``min_precision``.
+def calibrate_threshold(probs: npt.ArrayLike, labels: npt.ArrayLike, min_precision: float,
+                        floor: float = 0.0) -> Calibration:
+    """The threshold with the highest recall whose precision is at least ``min_precision``, and at least ``floor``.
 
     Predicted positive means ``prob >= threshold``. The threshold sits halfway between the lowest
     accepted score and the next lower one, a margin on both sides. When no threshold reaches the
-    target, the one with the best precision is returned with ``met=False``.
+    target, the one with the best precision is returned with ``met=False``. ``floor`` stops a few
+    slow positives from pulling the threshold down into the negatives (see ``train_classifier``).
     """
     p = np.asarray(probs, dtype=np.float64)
     y = np.asarray(labels, dtype=bool)
@@ -88,7 +90,7 @@ def calibrate_threshold(probs: npt.ArrayLike, labels: npt.ArrayLike, min_precisi
     last_of_value = np.r_[ps[1:] != ps[:-1], True]  # cut only between different scores
     precision = np.where(last_of_value, tp / k, -1.0)
     recall = tp / n_pos
-    ok = precision >= min_precision
+    ok = (precision >= min_precision) & (ps >= floor)
     if ok.any():
         idx = int(np.flatnonzero(ok)[np.argmax(recall[ok])])
         met = True
@@ -97,7 +99,7 @@ def calibrate_threshold(probs: npt.ArrayLike, labels: npt.ArrayLike, min_precisi
         met = False
     lower = ps[idx + 1] if idx + 1 < len(ps) else max(ps[idx] - 0.05, 0.0)
     threshold = float(0.5 * (ps[idx] + lower))
-    threshold = min(max(threshold, 1e-6), 1.0 - 1e-6)
+    threshold = min(max(threshold, floor, 1e-6), 1.0 - 1e-6)
     pred = p >= threshold
     tp_final = int((pred & y).sum())
     prec = tp_final / max(int(pred.sum()), 1)

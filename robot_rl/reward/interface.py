@@ -37,6 +37,10 @@ class ImageSizeError(RewardError):
     """Images of the wrong size, dtype or set of cameras for the model."""
 
 
+class StateSizeError(RewardError):
+    """A model that reads the state vector got none, or one of the wrong size."""
+
+
 class NoPositivesError(RewardError):
     """The replay holds no success (or no failure) labels to train from."""
 

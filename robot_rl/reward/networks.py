@@ -1,6 +1,6 @@
 """The reward networks: camera encoders (``robot_rl.models.encoders.ImageEncoder``) and small heads.
 
-``SuccessNet``: images -> one success logit.
+``SuccessNet``: images (and, when its architecture says so, the robot state vector) -> one success logit.
 ``ProgressNet``: a frame pair and a goal embedding -> a progress delta in [-1, 1] that is
 antisymmetric by construction (``delta(a, b) = -delta(b, a)``, so ``delta(a, a) = 0``: a stalled pair
 reads as no progress without having to learn it), and a done logit for the second frame.
@@ -32,7 +32,8 @@ def mlp(in_dim: int, hidden: Sequence[int], out_dim: int) -> nn.Sequential:
 
 
 def default_architecture(kind: str, cameras: Sequence[str], image_size: int, image_features: int,
-                         hidden_dims: Sequence[int]) -> dict[str, Any]:
+                         hidden_dims: Sequence[int], state_dim: int = 0) -> dict[str, Any]:
+    """``state_dim`` > 0 (classifier only): the head also reads the state vector; 0 = images only."""
     # four stride-2 3x3 layers: 64 px -> 4 x 4 x 32 before the projection (the DrQ-style conv of the actor)
     arch: dict[str, Any] = {"kind": kind, "cameras": list(cameras), "image_size": int(image_size),
                             "conv_channels": [16, 32, 32, 32], "conv_strides": [2, 2, 2, 2],
@@ -40,6 +41,9 @@ def default_architecture(kind: str, cameras: Sequence[str], image_size: int, ima
     if kind == "progress":
         arch["goal_dim"] = GOAL_DIM
         arch["goal_features"] = 64
+    if kind == "classifier" and state_dim > 0:
+        arch["state_dim"] = int(state_dim)
+        arch["state_features"] = 32
     return arch
 
 
@@ -58,16 +62,51 @@ class CameraEncoders(nn.Module):
         return torch.cat([self.encoders[c](images[c]) for c in self.cameras], dim=-1)
 
 
+class StateEncoder(nn.Module):
+    """The state vector standardised with its training statistics, then one layer.
+
+    The statistics are buffers, so they travel in the model file with the weights; without them the
+    centimetres of lift height that decide success would be lost beside unit-scale rotation entries.
+    """
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __init__(self, state_dim: int, features: int) -> None:
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(state_dim))
+        self.register_buffer("std", torch.ones(state_dim))
+        self.net = nn.Sequential(nn.Linear(state_dim, features), nn.LayerNorm(features), nn.Tanh())
+
+    def fit(self, states: torch.Tensor) -> None:
+        """Set the standardisation from training states (``N x state_dim``); a constant entry keeps a 1 cm scale."""
+        self.mean.copy_(states.mean(0))
+        self.std.copy_(states.std(0).clamp_min(1e-2))
+
+    def forward(self, state: torch.Tensor) -> torch.Tensor:
+        return self.net((state - self.mean) / self.std)  # type: ignore[no-any-return]
+
+
 class SuccessNet(nn.Module):
     def __init__(self, arch: Mapping[str, Any]) -> None:
         super().__init__()
         self.arch = dict(arch)
         self.encoders = CameraEncoders(arch)
-        self.head = mlp(self.encoders.out_dim, arch["hidden_dims"], 1)
+        self.state_dim = int(arch.get("state_dim", 0))  # files written before the state input have none
+        self.state = StateEncoder(self.state_dim, int(arch["state_features"])) if self.state_dim else None
+        self.feature_dim = self.encoders.out_dim + (int(arch["state_features"]) if self.state_dim else 0)
+        self.head = mlp(self.feature_dim, arch["hidden_dims"], 1)
 
-    def forward(self, images: Mapping[str, torch.Tensor]) -> torch.Tensor:
-        """uint8 ``B x H x W x 3`` per camera -> ``B`` success logits."""
-        return self.head(self.encoders(images)).squeeze(-1)  # type: ignore[no-any-return]
+    def features(self, images: Mapping[str, torch.Tensor], state: torch.Tensor | None = None) -> torch.Tensor:
+        feat = self.encoders(images)
+        if self.state is None:
+            return feat  # type: ignore[no-any-return]
+        assert state is not None, "SuccessClassifier checks that a state-reading model is given one"
+        return torch.cat([feat, self.state(state)], dim=-1)
+
+    def forward(self, images: Mapping[str, torch.Tensor], state: torch.Tensor | None = None) -> torch.Tensor:
+        """uint8 ``B x H x W x 3`` per camera (and ``B x state_dim`` float state) -> ``B`` success logits."""
+        return self.head(self.features(images, state)).squeeze(-1)  # type: ignore[no-any-return]
 
 
 class ProgressNet(nn.Module):

@@ -2,7 +2,8 @@
 a reward and a debounced success.
 
 * ``sim_success``: forward the simulator's ground truth (reward 1.0 while the cube is lifted);
-* ``classifier``: reward 1.0 while the success probability is at or above the calibrated threshold;
+* ``classifier``: reward 1.0 while the success probability is at or above the calibrated threshold (a
+  model trained with ``reward.classifier_state`` also reads the observation's state vector);
 * ``progress``: dense reward ``v_t - v_(t-1)`` with ``v_t = delta(o_anchor, o_t)``, the progress since the
   episode's first scored observation (its features are cached, so a tick costs one encoder pass);
   success from the done head;

@@ -95,7 +95,7 @@ def relabel_arrays(model: SuccessClassifier | ProgressCritic, episodes: Sequence
     out: dict[str, list[np.ndarray]] = {}
     for e in episodes:
         if isinstance(model, SuccessClassifier):
-            prob = model.probabilities(e.images)
+            prob = model.probabilities(e.images, e.state)
             parts = {"success_prob": prob, "reward": (prob >= model.threshold).astype(np.float32)}
         else:
             g = goal or e.goal

@@ -50,6 +50,15 @@ def classifier_path() -> Path:
 
 
 @lru_cache(maxsize=None)
+def state_classifier_path() -> Path:
+    """A classifier that reads the state vector too (``reward.classifier_state``)."""
+    from robot_rl.reward.train import train_classifier_from_store
+
+    return train_classifier_from_store(sim_store(), workdir() / "state_models", reward_config(classifier_state=True),
+                                       log=lambda _: None)
+
+
+@lru_cache(maxsize=None)
 def progress_path() -> Path:
     from robot_rl.reward.train import train_progress_from_store
 

@@ -11,7 +11,10 @@ from robot_rl.reward.classifier import SuccessClassifier, progress_targets
 from robot_rl.reward.common import calibrate_threshold, precision_recall
 from robot_rl.reward.data import Episode, load_episodes, split_episodes
 from robot_rl.reward.hard_negatives import BatchDrawer, near_success
-from robot_rl.reward.interface import ImageSizeError, ModelFileError, NoPositivesError, Observation
+from robot_rl.config.schema import RewardConfig
+from robot_rl.policy.state import STATE_DIM
+from robot_rl.reward.interface import ImageSizeError, ModelFileError, NoPositivesError, Observation, StateSizeError
+from robot_rl.reward.stream import RewardStream
 from robot_rl.reward.train import train_classifier_from_store
 from tests.reward import recorded
 
@@ -25,6 +28,9 @@ def test_calibration_picks_highest_recall_at_target_precision() -> None:
     loose = calibrate_threshold(probs, labels, min_precision=0.8)
     assert loose.recall == pytest.approx(5 / 6) and loose.precision >= 0.8 and 0.4 < loose.threshold < 0.55
     assert precision_recall(probs, labels, loose.threshold) == (pytest.approx(5 / 6), pytest.approx(5 / 6))
+    # a floor keeps a straggling positive from pulling the threshold down to it
+    floored = calibrate_threshold(probs, labels, min_precision=0.8, floor=0.65)
+    assert 0.7 < floored.threshold < 0.8 and (floored.precision, floored.recall) == (1.0, 0.5) and floored.met
 
 
 def test_hard_negatives_are_the_steps_before_success_and_the_highest_scored() -> None:
@@ -75,6 +81,49 @@ def test_classifier_learns_success_and_calibrates_its_threshold() -> None:
     assert model.score(Observation({c: v[-1] for c, v in lifted.images.items()})) > model.score(
         Observation({c: v[0] for c, v in lifted.images.items()}))
     assert not model.done(Observation({c: v[0] for c, v in lifted.images.items()}))
+    # an image-only model (every file written before the state input) takes and ignores a state
+    assert model.score(Observation({c: v[-1] for c, v in lifted.images.items()}, lifted.state[-1])) == pytest.approx(
+        model.score(Observation({c: v[-1] for c, v in lifted.images.items()})))
+
+
+def test_state_classifier_learns_success_from_images_and_state() -> None:
+    path = recorded.state_classifier_path()
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert meta["architecture"]["state_dim"] == STATE_DIM
+    model = SuccessClassifier.load(path)
+    episodes = load_episodes(recorded.sim_store(), image_size=recorded.IMAGE_SIZE)
+    _, held = split_episodes(episodes, 0.3, 0)
+    probs = np.concatenate([model.probabilities(e.images, e.state) for e in held])
+    labels = np.concatenate([e.positives() for e in held])
+    cal = meta["calibration"]
+    assert precision_recall(probs, labels, model.threshold) == (pytest.approx(cal["precision"]),
+                                                                pytest.approx(cal["recall"]))
+    assert cal["recall"] > 0.5 and probs[labels].mean() > probs[~labels].mean() + 0.4, (cal, probs[labels])
+    lifted = next(e for e in held if e.success)
+    assert model.done(Observation({c: v[-1] for c, v in lifted.images.items()}, lifted.state[-1]))
+    assert not model.done(Observation({c: v[0] for c, v in lifted.images.items()}, lifted.state[0]))
+
+
+def test_state_classifier_refuses_a_missing_or_wrong_state_with_the_fix() -> None:
+    model = SuccessClassifier.load(recorded.state_classifier_path())
+    images = {c: np.zeros((recorded.IMAGE_SIZE,) * 2 + (3,), np.uint8) for c in recorded.CAMERAS}
+    with pytest.raises(StateSizeError, match="got none.*reward.classifier_state=false"):
+        model.score(Observation(images))
+    with pytest.raises(StateSizeError, match=f"takes {STATE_DIM} finite values"):
+        model.score(Observation(images, np.zeros(STATE_DIM - 3, np.float32)))
+    with pytest.raises(StateSizeError, match="finite"):
+        model.score(Observation(images, np.full(STATE_DIM, np.nan, np.float32)))
+    with pytest.raises(StateSizeError, match=f"state of shape \\(3, {STATE_DIM}\\) for 2 steps"):
+        model.probabilities({c: np.stack([v, v]) for c, v in images.items()}, np.zeros((3, STATE_DIM)))
+
+
+def test_reward_stream_serves_the_state_to_a_state_classifier() -> None:
+    cfg = RewardConfig(kind="classifier", model_path=str(recorded.state_classifier_path()))
+    stream = RewardStream(cfg, SuccessClassifier.load(cfg.model_path))
+    images = {c: np.zeros((64, 64, 3), np.uint8) for c in recorded.CAMERAS}  # resized to the model's 32 px
+    assert 0.0 <= stream.tick(Observation(images, np.zeros(STATE_DIM, np.float32))).score <= 1.0
+    with pytest.raises(StateSizeError, match="got none"):  # the reward node reports it on /diagnostics
+        stream.tick(Observation(images))
 
 
 def test_wrong_image_size_is_refused_with_the_fix() -> None:
@@ -96,6 +145,12 @@ def test_model_file_of_another_kind_or_architecture_is_refused(tmp_path: Path) -
     meta["architecture"]["image_features"] = 48
     bad.with_suffix(".json").write_text(json.dumps(meta))
     with pytest.raises(ModelFileError, match="another architecture"):
+        SuccessClassifier.load(bad)
+    # an image-only file whose sidecar claims the state input (weights missing state.*)
+    meta = json.loads(src.with_suffix(".json").read_text())
+    meta["architecture"].update(state_dim=STATE_DIM, state_features=32)
+    bad.with_suffix(".json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match="another architecture.*missing.*state"):
         SuccessClassifier.load(bad)
     with pytest.raises(ModelFileError, match="pickled checkpoints are never loaded"):
         SuccessClassifier.load(tmp_path / "model.pt")
