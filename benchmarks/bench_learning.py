@@ -71,7 +71,7 @@ def actor_policy(trainer: Trainer, deterministic: bool) -> Any:
 def overrides_for(config: str, seed: int, work: Path, args: argparse.Namespace) -> list[str]:
     """The learner recipe (HIL-SERL / RLPD): half of every batch from the operator's steps, sparse reward."""
     overrides = [f"run_dir={work}", f"learner.seed={seed}", f"sim.seed={seed}", f"policy.seed={seed}",
-                 f"learner.batch_size={args.batch_size}", f"learner.learning_starts={args.learning_starts}",
+                 f"learner.batch_size={args.batch_size}", f"learner.learning_starts={args.learning_starts if args.learning_starts >= 0 else 10**9}",
                  f"learner.utd_ratio={args.utd}", "learner.checkpoint_every_s=100000", "learner.device=cpu",
                  "learner.weights_every_s=100000", "learner.log_every_updates=100000",
                  "+learner.source_weights={demo+human: 0.5, policy: 0.5}",
@@ -117,6 +117,8 @@ def run(config: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
         out = session.run_episode(explore, operator, args.max_steps, seed=seed * 1000 + episode)
         env_steps += out.steps
         interventions += out.intervention_steps
+        if args.learning_starts < 0 and episode + 1 == args.demos:
+            trainer.cfg.learning_starts = env_steps  # learning (warm start first) begins once the demos are in
         while trainer.iterate() > 0 and time.monotonic() - start < args.budget_s:
             pass
         point: dict[str, Any] = {
@@ -203,7 +205,7 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=60)
     parser.add_argument("--budget-s", type=float, default=1800.0, help="wall budget per run")
     parser.add_argument("--max-steps", type=int, default=100)
-    parser.add_argument("--demos", type=int, default=2)
+    parser.add_argument("--demos", type=int, default=10)
     parser.add_argument("--window", type=int, default=10)
     parser.add_argument("--eval", type=int, default=10)
     parser.add_argument("--eval-every", type=int, default=10, help="policy-only evaluation every N online episodes")
@@ -216,7 +218,8 @@ def main() -> None:
     parser.add_argument("--bc-weight", type=float, default=10.0, help="imitation term in the actor loss (0: pure SAC)")
     parser.add_argument("--bc-pretrain", type=int, default=1000, help="behaviour-cloning warm-start updates")
     parser.add_argument("--fixed-dims", default="[3,4,5]", help="actor dims held at 0 (orientation: gym-hil's pick)")
-    parser.add_argument("--learning-starts", type=int, default=100)
+    parser.add_argument("--learning-starts", type=int, default=-1,
+                        help="environment steps before the first update (-1: once the --demos episodes are recorded)")
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--override", action="append", default=[], help="further config override KEY=VALUE")
     parser.add_argument("--image-size", type=int, default=64)

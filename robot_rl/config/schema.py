@@ -201,6 +201,11 @@ class LearnerConfig:
     critic_ensemble_size: int = 2  # Q heads in the ensemble (REDQ uses 10)
     critic_subsample: int = 2  # target = min over this many randomly chosen heads (REDQ's M; = size: all)
     critic_hidden_dims: list[int] = field(default_factory=lambda: [256, 256])  # each Q head's LayerNorm MLP
+    # false (DrQ, SERL): the critic trains the one encoder and the actor reads its features detached. true: the
+    # critic trains its own copy and the actor's encoder trains with the actor's losses, so critic updates never
+    # move the features the actor acts on (they undid a behaviour-cloned pick: 80% -> 0% in 3000 critic updates);
+    # costs a second encoder pass per update (negligible for a state-only policy)
+    separate_critic_encoder: bool = False
     actor_lr: float = 3e-4  # Adam learning rate of the actor
     critic_lr: float = 3e-4  # Adam learning rate of the critics and the shared image encoder
     temperature_lr: float = 3e-4  # Adam learning rate of log(alpha)

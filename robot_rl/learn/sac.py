@@ -33,7 +33,7 @@ from robot_rl.config.schema import LearnerConfig, ModelConfig
 from robot_rl.learn.augment import random_shift
 from robot_rl.learn.batch import Batch
 from robot_rl.learn.gripper import STAY, choice_to_command, command_to_choice, gripper_position_command
-from robot_rl.models.actor import ACTION_DIM, TWIST_DIM, Actor, ActorOutput
+from robot_rl.models.actor import ACTION_DIM, TWIST_DIM, Actor, ActorOutput, ObservationEncoder
 from robot_rl.models.critics import CriticEnsemble, GripperCritic
 
 GradientHook = Callable[[Iterable[torch.Tensor]], None]  # e.g. all-reduce across data-parallel ranks
@@ -49,11 +49,14 @@ def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
 
 
 def critic_loss(qf: CriticEnsemble, qf_target: CriticEnsemble, actor: Actor, features: torch.Tensor,
-                next_features: torch.Tensor, batch: Batch, alpha: torch.Tensor,
-                subsample: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Soft TD error of every ensemble member against the REDQ target (min over ``subsample`` heads)."""
+                next_features: torch.Tensor, batch: Batch, alpha: torch.Tensor, subsample: int,
+                actor_next_features: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Soft TD error of every ensemble member against the REDQ target (min over ``subsample`` heads).
+
+    ``actor_next_features``: the actor's own features of the next observations when it has its own
+    encoder (``learner.separate_critic_encoder``); by default the critic's features serve both."""
     with torch.no_grad():
-        next_pi = actor.head(next_features)
+        next_pi = actor.head(next_features if actor_next_features is None else actor_next_features)
         qf_next_target = qf_target(next_features, next_pi.action[:, :TWIST_DIM])  # E x B
         heads = torch.randperm(qf_target.ensemble_size, device=features.device)[:subsample]
         min_qf_next_target = qf_next_target[heads].min(dim=0).values - alpha * next_pi.log_prob
@@ -79,11 +82,12 @@ def gripper_critic_loss(gripper_qf: GripperCritic, gripper_qf_target: GripperCri
     return loss, {"losses/gripper_qf_loss": loss.detach(), "charts/gripper_qf_values": q_taken.detach().mean()}
 
 
-def actor_loss(actor: Actor, qf: CriticEnsemble, features: torch.Tensor, alpha: torch.Tensor
-               ) -> tuple[torch.Tensor, ActorOutput, dict[str, torch.Tensor]]:
-    """``E[alpha * log pi(a|s) - mean_i Q_i(s, a)]`` over the arm dimensions (features detached)."""
+def actor_loss(actor: Actor, qf: CriticEnsemble, features: torch.Tensor, alpha: torch.Tensor,
+               critic_features: torch.Tensor | None = None) -> tuple[torch.Tensor, ActorOutput, dict[str, torch.Tensor]]:
+    """``E[alpha * log pi(a|s) - mean_i Q_i(s, a)]`` over the arm dimensions. ``features`` are the actor's
+    (detached when the encoder is the critic's); ``critic_features`` the critic's, when they differ."""
     pi = actor.head(features)
-    qf_pi = qf(features, pi.action[:, :TWIST_DIM]).mean(dim=0)
+    qf_pi = qf(features if critic_features is None else critic_features, pi.action[:, :TWIST_DIM]).mean(dim=0)
     loss = (alpha * pi.log_prob - qf_pi).mean()
     return loss, pi, {"losses/actor_loss": loss.detach(), "charts/entropy": -pi.log_prob.detach().mean()}
 
@@ -147,9 +151,13 @@ class SAC(nn.Module):
         free_dims = ACTION_DIM - len(set(model.fixed_action_dims))
         self.target_entropy = (-free_dims / 2.0 if learner.target_entropy is None
                                else float(learner.target_entropy))
-        # The encoder learns through the critic loss; the actor's optimizer holds only its head.
-        actor_head = [p for n, p in self.actor.named_parameters() if not n.startswith("encoder.")]
-        critic_params = [p for p in self.actor.encoder.parameters() if p.requires_grad] + list(self.qf.parameters())
+        # Shared (DrQ): the encoder learns through the critic loss; the actor's optimizer holds only its head.
+        # Separate: the critic has its own copy of the encoder and the actor's trains with the actor's losses.
+        self.critic_encoder = copy.deepcopy(self.actor.encoder) if learner.separate_critic_encoder else None
+        critic_encoder = self.critic_encoder or self.actor.encoder
+        actor_head = [p for n, p in self.actor.named_parameters()
+                      if p.requires_grad and (self.critic_encoder is not None or not n.startswith("encoder."))]
+        critic_params = [p for p in critic_encoder.parameters() if p.requires_grad] + list(self.qf.parameters())
         if self.gripper_qf is not None:
             critic_params += list(self.gripper_qf.parameters())
         self.optimizers: dict[str, torch.optim.Optimizer] = {
@@ -180,10 +188,12 @@ class SAC(nn.Module):
         actor, qf = self.actor, self.qf
 
         features, next_features = self.encode(batch)
+        actor_features, actor_next = (self.encode(batch, actor.encoder) if self.critic_encoder is not None
+                                      else (features.detach(), next_features))
 
         # critics (and the shared encoder)
         qf_loss, info = critic_loss(qf, self.qf_target, actor, features, next_features, batch, self.alpha,
-                                    self.cfg.critic_subsample)
+                                    self.cfg.critic_subsample, actor_next)
         metrics.update(info)
         current_gripper = gripper_position_command(batch.state, self.cfg.gripper_state_index, *self.gripper_range)
         if self.gripper_qf is not None and self.gripper_qf_target is not None:
@@ -199,7 +209,7 @@ class SAC(nn.Module):
 
         if update_actor:
             features = features.detach()
-            loss, pi, info = actor_loss(actor, qf, features, self.alpha)
+            loss, pi, info = actor_loss(actor, qf, actor_features, self.alpha, features)
             metrics.update(info)
             if self.gripper_qf is not None:
                 distill, info = gripper_distill_loss(pi, self.gripper_qf, features, current_gripper)
@@ -234,9 +244,10 @@ class SAC(nn.Module):
         optimizer.step()
         return metrics
 
-    def encode(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode(self, batch: Batch, encoder: ObservationEncoder | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Features of the observations (with gradient into the trained encoder parts) and of the next
-        observations (without). Each image passes through a backbone at most once per update:
+        observations (without), by ``encoder`` (default: the critic's). Each image passes through a
+        backbone at most once per update and encoder:
 
         - cached backbone features (``learner.cache_image_features``): no backbone pass at all;
         - a frozen backbone: observations and next observations in one batched pass, no gradient;
@@ -244,7 +255,7 @@ class SAC(nn.Module):
 
         DrQ: every image gets its own random shift (not on cached features: they are of the stored frame).
         """
-        encoder = self.actor.encoder
+        encoder = encoder or self.critic_encoder or self.actor.encoder
         if batch.image_features:
             with torch.no_grad():
                 next_features = encoder.project(batch.next_image_features, batch.next_state)
@@ -271,6 +282,8 @@ class SAC(nn.Module):
     def networks(self) -> dict[str, nn.Module]:
         """Every module whose parameters a checkpoint must hold, by stable name."""
         nets: dict[str, nn.Module] = {"actor": self.actor, "qf": self.qf, "qf_target": self.qf_target}
+        if self.critic_encoder is not None:
+            nets["critic_encoder"] = self.critic_encoder
         if self.gripper_qf is not None and self.gripper_qf_target is not None:
             nets.update(gripper_qf=self.gripper_qf, gripper_qf_target=self.gripper_qf_target)
         return nets

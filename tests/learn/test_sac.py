@@ -52,6 +52,21 @@ def test_critic_only_updates_leave_the_actor_head_alone(tmp_path: Path) -> None:
     assert all(torch.equal(v, head_before[k]) for k, v in sac.actor.trunk.state_dict().items())
 
 
+def test_separate_critic_encoder_keeps_critic_updates_off_the_actor(tmp_path: Path) -> None:
+    """With its own encoder, the critic trains without moving anything the actor acts on; actor updates
+    train the actor's encoder (the shared default trains it through the critic only)."""
+    sac, batch = make_sac(tmp_path, "learner.separate_critic_encoder=true", "learner.critic_lr=1e-3")
+    assert sac.critic_encoder is not None and "critic_encoder" in sac.networks()
+    actor_before, critic_encoder_before = snapshot(sac.actor), snapshot(sac.critic_encoder)
+    for _ in range(5):
+        sac.update(batch, update_actor=False)
+    assert all(torch.equal(v, actor_before[k]) for k, v in sac.actor.state_dict().items())
+    assert any(not torch.equal(v, critic_encoder_before[k]) for k, v in sac.critic_encoder.state_dict().items())
+    encoder_before = snapshot(sac.actor.encoder)
+    sac.update(batch, update_actor=True)
+    assert any(not torch.equal(v, encoder_before[k]) for k, v in sac.actor.encoder.state_dict().items())
+
+
 def test_actor_head_on_encoded_features_matches_actor_forward(tmp_path: Path) -> None:
     """The learner encodes a batch once and calls ``Actor.head``; it must be the same policy as ``forward``."""
     sac, batch = make_sac(tmp_path)
