@@ -6,7 +6,7 @@ relabels. Importing this package does not import torch; the model modules do.
 
     interface   RewardModel (score, progress, done), Observation, the errors users see
     data        episodes and their success labels from a replay store
-    classifier  SuccessClassifier: image encoder + head, balanced sampling, calibrated threshold
+    classifier  SuccessClassifier: image encoder (+ optional state) + head, balanced sampling, calibrated threshold
     progress    ProgressCritic: pairwise progress delta in [-1, 1] and a done head, goal-conditioned
     goals       sentence embeddings of goal texts (packaged all-MiniLM-L6-v2, cached)
     screening   value-order correlation and negative-delta rate per episode (VLAC's data screening)
@@ -23,7 +23,8 @@ from robot_rl.reward.interface import (
     Observation,
     RewardError,
     RewardModel,
+    StateSizeError,
 )
 
 __all__ = ["GoalError", "ImageSizeError", "ModelFileError", "NoPositivesError", "Observation", "RewardError",
-           "RewardModel"]
+           "RewardModel", "StateSizeError"]

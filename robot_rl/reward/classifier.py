@@ -55,8 +55,8 @@ from robot_rl.reward.interface import NoPositivesError, Observation, StateSizeEr
 from robot_rl.reward.networks import SuccessNet, default_architecture
 
 # Batches are half positives, so a score of 0.5 already means "as likely done as not" under a prior that overstates
-# success; below it, the ~30 held-out positives of a small recording let one slow positive drag the threshold
-# into the negatives (bench_reward: held-out recall 1.0 at 0.035, 9 false successes on the separate episodes).
+# success. Below it, one slow positive among the ~30 held out can drag the threshold into the negatives (seen: one
+# held-out first-success frame at 0.06 set 0.035, and 9 frames of a separate drop episode passed as success).
 THRESHOLD_FLOOR = 0.5
 
 
@@ -97,13 +97,13 @@ class SuccessClassifier(TrainedRewardModel):
         if not self.state_dim:
             return None
         if state is None:
-            raise StateSizeError(f"classifier {self.version or ''} reads the robot state vector ({self.state_dim} "
+            raise StateSizeError(f"classifier {self.version or 'model'} reads the robot state vector ({self.state_dim} "
                                  "values, robot_rl.policy.state) besides the images, and got none: pass the "
                                  "observation's state (the reward node assembles it from robot/state and "
                                  "robot/ee_pose), or train an image-only model with reward.classifier_state=false")
-        states = np.asarray(state, np.float32).reshape(n, -1) if np.size(state) == n * self.state_dim else None
-        if states is None or not np.isfinite(states).all():
-            raise StateSizeError(f"classifier {self.version or ''}: state of shape {np.shape(state)} for {n} steps; it "
+        states = np.asarray(state, np.float32)
+        if states.shape != (n, self.state_dim) or not np.isfinite(states).all():
+            raise StateSizeError(f"classifier {self.version or 'model'}: state of shape {states.shape} for {n} steps; it "
                                  f"takes {self.state_dim} finite values per step (robot_rl.policy.state: ee "
                                  "position, 6-D rotation, gripper), as recorded in the replay's data/state")
         return states
@@ -118,6 +118,7 @@ class SuccessClassifier(TrainedRewardModel):
 
     def done(self, obs: Observation, goal: str = "") -> bool:
         return self.score(obs) >= self.threshold
+
 
 class Frames(NamedTuple):
     """Episodes' steps back to back: what training and calibration read."""

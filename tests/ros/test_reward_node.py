@@ -1,7 +1,7 @@
 """The reward node on a real graph ends a simulated episode as success when the cube is lifted.
 
 The node serves a trained success classifier (``reward.kind=classifier``) on the simulated wrist and
-front cameras: ``tests/reward/fixture/classifier-1.safetensors``, trained on the reward benchmark's
+front cameras and the robot state vector the node assembles: ``tests/reward/fixture/classifier-1.safetensors``, trained on the reward benchmark's
 recorded episodes by ``tests/reward/fixture/make_classifier.py`` (committed with its script, 0.6 MB;
 training one here would take minutes). The simulator's ground truth (``robot/success``) only checks
 the node: nothing but the node's `success` can end the episode.
