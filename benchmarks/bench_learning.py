@@ -19,6 +19,20 @@ orientation held (``--fixed-dims``, gym-hil's pick acts in x, y, z and the gripp
 behaviour-cloning warm start and an imitation term on the operator's steps (``--bc-pretrain``,
 ``--bc-weight``; ``--bc-weight 0 --bc-pretrain 0`` is plain SAC + RLPD).
 
+The operator demonstrates 10 episodes (HIL-SERL records 20) and learning, warm start first, begins once
+they are recorded (``--learning-starts -1``). What the recipe needed, measured here with policy-only
+success on 10 held-out seeds: with 2 demonstrations the warm start picks 1-2 of 10; with the scripted
+pick's old timed grasp, 8 of 10 (the state while the fingers close is the same when the demonstrator
+waits and when it lifts); and with corrections that followed the operator's own phase memory instead
+of the state, policy-only success fell from 8-9 of 10 after the warm start to 2-4 of 10 over 40 online
+episodes even with the SAC actor term switched off (the corrections taught other actions than the
+demonstrations in the same states). ``robot_rl.sim.scripted.ScriptedPick`` now decides from the state.
+Last, distilling the gripper critic's greedy choice into the actor (``learner.gripper_distill_weight``)
+while that critic is still untrained pulled the gripper away from the demonstrations on every policy
+step: one seed fell from 10/10 to 0/10 within 10 online episodes; with it off (``--gripper-distill 0``,
+the default here) the same seed stayed at 8-10/10, and with the SAC actor term switched off as well
+at 8-10/10, so the SAC term itself was not what eroded the warm start.
+
 JSON (one object per run under ``runs``, the first run's numbers also at the top):
 ``success_rate_final`` (last ``--window`` training episodes, operator on), ``policy_only_success_rate``,
 ``intervention_rate_final`` (operator steps / steps over the same window), ``env_steps``, ``wall_s``,
@@ -77,7 +91,7 @@ def overrides_for(config: str, seed: int, work: Path, args: argparse.Namespace) 
                  "+learner.source_weights={demo+human: 0.5, policy: 0.5}",
                  f"learner.critic_ensemble_size={args.ensemble}", f"learner.critic_subsample={min(2, args.ensemble)}",
                  f"learner.bc_weight={args.bc_weight}", f"learner.bc_pretrain_updates={args.bc_pretrain}",
-                 f"learner.n_step={args.n_step}", f"policy.model.fixed_action_dims={args.fixed_dims}",
+                 f"learner.n_step={args.n_step}", f"learner.gripper_distill_weight={args.gripper_distill}", f"policy.model.fixed_action_dims={args.fixed_dims}",
                  f"sim.image_size={args.image_size}", f"cameras.policy_image_size={args.image_size}"]
     overrides += list(args.override)
     if config == "state":  # proprioception + the simulator's cube position (no cameras)
@@ -217,6 +231,9 @@ def main() -> None:
     parser.add_argument("--n-step", type=int, default=1)
     parser.add_argument("--bc-weight", type=float, default=10.0, help="imitation term in the actor loss (0: pure SAC)")
     parser.add_argument("--bc-pretrain", type=int, default=1000, help="behaviour-cloning warm-start updates")
+    parser.add_argument("--gripper-distill", type=float, default=0.0,
+                        help="weight of distilling the gripper critic's choice into the actor (0: the actor's "
+                             "gripper learns from the operator's steps only)")
     parser.add_argument("--fixed-dims", default="[3,4,5]", help="actor dims held at 0 (orientation: gym-hil's pick)")
     parser.add_argument("--learning-starts", type=int, default=-1,
                         help="environment steps before the first update (-1: once the --demos episodes are recorded)")

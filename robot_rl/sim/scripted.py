@@ -38,6 +38,7 @@ class ScriptedPick:
         self.hover_m, self.grasp_s, self.lift_m = hover_m, grasp_s, lift_m
         self.grasp_closed = grasp_closed  # gripper joint position that means "closed on the cube"
         self.above_m, self.at_m, self.held_m = 0.01, 0.008, 0.04  # horizontal, grasp and holding tolerances
+        self.cone = 0.3  # horizontal tolerance per metre above the cube for descending (the Markov mode)
         self.phase = Phase.APPROACH
         self._grasp_ticks = 0
         self._lift_target: FloatArray | None = None
@@ -55,7 +56,10 @@ class ScriptedPick:
             return Phase.LIFT
         if gripper_position < self.grasp_closed and distance < self.at_m:
             return Phase.GRASP
-        if float(np.linalg.norm(offset[:2])) < self.above_m and ee[2] > cube[2] - self.at_m:
+        height = float(ee[2] - cube[2])
+        # a cone above the cube: descending towards the cube also centres the gripper, so higher up a wider
+        # offset still ends over the cube (a narrow column made exploration noise flip the phase back and forth)
+        if float(np.linalg.norm(offset[:2])) < max(self.above_m, self.cone * height) and height > -self.at_m:
             return Phase.DESCEND if gripper_position < self.grasp_closed else Phase.APPROACH
         return Phase.APPROACH
 
