@@ -212,6 +212,9 @@ class LearnerConfig:
     init_temperature: float = 0.01  # alpha at the start of training
     target_entropy: Optional[float] = None  # automatic temperature target; null = -(free action dims) / 2
     tau: float = 0.005  # Polyak averaging rate of the target critics
+    # the entropy bonus in the critic's TD target (soft Q). HIL-SERL leaves it out (SERL's backup_entropy=False):
+    # with a sparse 0/1 reward, -alpha * log pi summed over ~30 steps outweighed the success it discounts
+    backup_entropy: bool = True
     augmentation_pad: int = 4  # DrQ random shift: pad by this many pixels and crop back (0 = no augmentation)
     # With a frozen pretrained encoder (policy.model.freeze_encoder): run the backbone once per stored frame
     # and keep its feature maps in RAM (float16), so an update trains the heads only. No DrQ pixel shift

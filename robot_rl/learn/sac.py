@@ -50,8 +50,10 @@ def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
 
 def critic_loss(qf: CriticEnsemble, qf_target: CriticEnsemble, actor: Actor, features: torch.Tensor,
                 next_features: torch.Tensor, batch: Batch, alpha: torch.Tensor, subsample: int,
-                actor_next_features: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Soft TD error of every ensemble member against the REDQ target (min over ``subsample`` heads).
+                actor_next_features: torch.Tensor | None = None, backup_entropy: bool = True
+                ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """TD error of every ensemble member against the REDQ target (min over ``subsample`` heads); with
+    ``backup_entropy`` the soft target (``- alpha * log pi`` of the next action), else the plain one.
 
     ``actor_next_features``: the actor's own features of the next observations when it has its own
     encoder (``learner.separate_critic_encoder``); by default the critic's features serve both."""
@@ -59,7 +61,9 @@ def critic_loss(qf: CriticEnsemble, qf_target: CriticEnsemble, actor: Actor, fea
         next_pi = actor.head(next_features if actor_next_features is None else actor_next_features)
         qf_next_target = qf_target(next_features, next_pi.action[:, :TWIST_DIM])  # E x B
         heads = torch.randperm(qf_target.ensemble_size, device=features.device)[:subsample]
-        min_qf_next_target = qf_next_target[heads].min(dim=0).values - alpha * next_pi.log_prob
+        min_qf_next_target = qf_next_target[heads].min(dim=0).values
+        if backup_entropy:
+            min_qf_next_target = min_qf_next_target - alpha * next_pi.log_prob
         next_q_value = batch.reward + batch.discount * (1.0 - batch.done) * min_qf_next_target
     qf_a_values = qf(features, batch.action[:, :TWIST_DIM])  # E x B
     qf_loss = F.mse_loss(qf_a_values, next_q_value.expand_as(qf_a_values), reduction="none").mean(dim=1).sum()
@@ -193,7 +197,7 @@ class SAC(nn.Module):
 
         # critics (and the shared encoder)
         qf_loss, info = critic_loss(qf, self.qf_target, actor, features, next_features, batch, self.alpha,
-                                    self.cfg.critic_subsample, actor_next)
+                                    self.cfg.critic_subsample, actor_next, self.cfg.backup_entropy)
         metrics.update(info)
         current_gripper = gripper_position_command(batch.state, self.cfg.gripper_state_index, *self.gripper_range)
         if self.gripper_qf is not None and self.gripper_qf_target is not None:

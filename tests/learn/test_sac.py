@@ -106,6 +106,22 @@ def test_critic_ensemble_shapes_and_redq_subsample(size: int, subsample: int) ->
         assert not torch.allclose(values[0], values[1])
 
 
+def test_without_entropy_backup_the_target_ignores_the_temperature(tmp_path: Path) -> None:
+    """HIL-SERL's plain target (``learner.backup_entropy=false``): r + gamma * min Q', whatever alpha is."""
+    sac, batch = make_sac(tmp_path, "learner.critic_subsample=2")
+    features = sac.actor.encoder(batch.images, batch.state)
+    next_features = sac.actor.encoder(batch.next_images, batch.next_state).detach()
+
+    def target(alpha: float, backup: bool) -> float:
+        torch.manual_seed(3)
+        _, info = critic_loss(sac.qf, sac.qf_target, sac.actor, features, next_features, batch,
+                              torch.tensor(alpha), 2, backup_entropy=backup)
+        return float(info["charts/qf_target_values"])
+
+    assert target(0.0, False) == target(5.0, False) == target(0.0, True)
+    assert target(5.0, True) != target(0.0, True)
+
+
 def test_redq_target_is_the_min_over_a_random_subset_of_target_heads(tmp_path: Path) -> None:
     sac, batch = make_sac(tmp_path, "learner.critic_ensemble_size=5", "learner.critic_subsample=1")
     batch = batch._replace(done=torch.zeros_like(batch.done))
