@@ -20,7 +20,7 @@ from tests.ros_harness import NodeProcesses, RosProbe, wait_until
 
 pytestmark = pytest.mark.ros
 NS = "/robot_rl"
-STEP = 30
+STEP = 15  # before the grasp: the cube still stands where the episode began
 
 
 def record_demo(store: Path) -> None:
