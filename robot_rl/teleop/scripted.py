@@ -82,8 +82,8 @@ class CorrectingOperator:
 
     Observations it reads: ``episode_status`` (a new ``running`` starts a new episode),
     ``ee_position`` and ``cube_position`` (base frame, m), and ``gripper_position`` (the gripper joint, as
-    in the policy's state) when it is known: the grasp then ends on the fingers' closure, not a timer
-    (``ScriptedPick``). Its twists are in the units of the
+    in the policy's state) when it is known: the pick's phase then follows the state, so its corrections
+    do what its demonstrations do from the same state (``ScriptedPick``). Its twists are in the units of the
     policy's proposal (m/s, base frame), at most ``max_speed``. Call once per control tick.
 
     Progress is the pick's potential: the index of its phase minus the distance to that phase's
@@ -157,7 +157,8 @@ class CorrectingOperator:
             self._pick = ScriptedPick(self.control_dt, max_speed=self.max_speed)  # the cube got away: start over
         phase_before = self._pick.phase
         gripper = observation.get("gripper_position")
-        command = self._pick.act(ee, cube, None if gripper is None else float(gripper))  # advances the pick's phase whoever drives
+        # advances the pick's phase whoever drives (with the gripper known, the phase follows the state)
+        command = self._pick.act(ee, cube, None if gripper is None else float(gripper))
         self._potentials.append(self.potential(ee, cube))
         self._best = max(self._best, self._potentials[-1])
         if self.demonstrating:
