@@ -159,14 +159,14 @@ class SAC(nn.Module):
         # Separate: the critic has its own copy of the encoder and the actor's trains with the actor's losses.
         self.critic_encoder = copy.deepcopy(self.actor.encoder) if learner.separate_critic_encoder else None
         critic_encoder = self.critic_encoder or self.actor.encoder
-        actor_head = [p for n, p in self.actor.named_parameters()
+        actor_params = [p for n, p in self.actor.named_parameters()
                       if p.requires_grad and (self.critic_encoder is not None or not n.startswith("encoder."))]
         critic_params = [p for p in critic_encoder.parameters() if p.requires_grad] + list(self.qf.parameters())
         if self.gripper_qf is not None:
             critic_params += list(self.gripper_qf.parameters())
         self.optimizers: dict[str, torch.optim.Optimizer] = {
             "critic": torch.optim.Adam(critic_params, lr=learner.critic_lr),
-            "actor": torch.optim.Adam(actor_head, lr=learner.actor_lr),
+            "actor": torch.optim.Adam(actor_params, lr=learner.actor_lr),
             "temperature": torch.optim.Adam([self.log_alpha], lr=learner.temperature_lr),
         }
         if learner.bc_pretrain_updates > 0:  # the warm start trains the encoder too, so it has its own optimizer

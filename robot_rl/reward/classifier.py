@@ -43,6 +43,7 @@ from robot_rl.reward.common import (
     TrainedRewardModel,
     Calibration,
     augment,
+    batched,
     calibrate_threshold,
     pick_device,
     precision_recall,
@@ -86,12 +87,13 @@ class SuccessClassifier(TrainedRewardModel):
         check_images(images, self.cameras, self.image_size)
         n = len(images[self.cameras[0]])
         states = self._checked_state(state, n)
-        parts = []
-        for i in range(0, n, 256):
-            chunk = to_tensors({c: images[c][i:i + 256] for c in self.cameras}, self.device)
-            s = None if states is None else torch.from_numpy(states[i:i + 256]).to(self.device)
-            parts.append(torch.sigmoid(self.net(chunk, s)).float().cpu().numpy())
-        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+        def run(chunk: dict[str, npt.NDArray[np.uint8]], *state_chunk: npt.NDArray[np.float32]
+                ) -> npt.NDArray[np.float32]:
+            s = torch.from_numpy(state_chunk[0]).to(self.device) if state_chunk else None
+            return torch.sigmoid(self.net(to_tensors(chunk, self.device), s)).float().cpu().numpy()
+
+        return batched(run, {c: images[c] for c in self.cameras}, *([] if states is None else [states]))
 
     def _checked_state(self, state: npt.ArrayLike | None, n: int) -> npt.NDArray[np.float32] | None:
         if not self.state_dim:

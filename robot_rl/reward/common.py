@@ -45,11 +45,13 @@ def to_tensors(images: Mapping[str, npt.NDArray[np.uint8]], device: torch.device
     return {c: torch.from_numpy(np.ascontiguousarray(v)).to(device) for c, v in images.items()}
 
 
-def batched(fn: Callable[[dict[str, npt.NDArray[np.uint8]]], npt.NDArray[np.float32]],
-            images: Mapping[str, npt.NDArray[np.uint8]], batch: int = 256) -> npt.NDArray[np.float32]:
-    """Apply ``fn`` to ``images`` (camera -> N x H x W x 3) in slices of ``batch`` steps."""
+def batched(fn: Callable[..., npt.NDArray[np.float32]], images: Mapping[str, npt.NDArray[np.uint8]],
+            *per_step: npt.NDArray[Any], batch: int = 256) -> npt.NDArray[np.float32]:
+    """Apply ``fn`` to ``images`` (camera -> N x H x W x 3) in slices of ``batch`` steps; arrays in
+    ``per_step`` (N x ..., e.g. the state) are sliced alike and passed after the images."""
     n = len(next(iter(images.values())))
-    parts = [fn({c: v[i:i + batch] for c, v in images.items()}) for i in range(0, n, batch)]
+    parts = [fn({c: v[i:i + batch] for c, v in images.items()}, *(a[i:i + batch] for a in per_step))
+             for i in range(0, n, batch)]
     return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
 

@@ -19,7 +19,7 @@ from robot_rl.robot.interface import (
 from robot_rl.sim.loop import SimRunner
 from robot_rl.sim.pick_cube import PickCubeSim, physics_substeps
 from robot_rl.sim.rendering import HeadlessRenderer
-from robot_rl.sim.scripted import ScriptedPick
+from robot_rl.sim.scripted import Phase, ScriptedPick
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +123,46 @@ def test_scripted_pick_succeeds(sim: PickCubeSim) -> None:
         if sim.success():
             break
     assert sim.success(), f"no success; phase {policy.phase}, cube {sim.cube_position()}"
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_scripted_pick_with_the_gripper_known_succeeds_without_a_grasp_wait(sim: PickCubeSim, seed: int) -> None:
+    """The Markov mode: the lift starts on the tick the fingers read closed, not after ``grasp_s``."""
+    sim.reset(force=True, seed=seed)
+    policy = ScriptedPick(sim.control_dt)
+    phases = []
+    for _ in range(100):
+        obs = sim.observe()
+        sim.command(policy.act(obs.ee_position, sim.cube_position(), float(obs.joint_positions[-1])))
+        phases.append(policy.phase)
+        sim.step()
+        if sim.success():
+            break
+    assert sim.success(), f"no success; phase {policy.phase}, cube {sim.cube_position()}"
+    grasp_ticks = phases.count(Phase.GRASP)
+    assert 1 <= grasp_ticks < round(policy.grasp_s / sim.control_dt), phases
+
+
+def test_scripted_pick_with_the_gripper_known_acts_on_the_state_alone() -> None:
+    """The same state gives the same command whatever came before (what a policy can imitate)."""
+    cube = np.array([0.45, 0.0, 0.02])
+    fresh, used = ScriptedPick(0.1), ScriptedPick(0.1)
+    for ee, gripper in [(cube + [0.05, 0.05, 0.15], 0.0), (cube + [0.0, 0.0, 0.002], 0.0), (cube, 0.5)]:
+        used.act(ee, cube, gripper)  # a history: approach, close, lift
+    cases = {  # state -> phase it calls for
+        Phase.APPROACH: (cube + [0.05, 0.0, 0.08], 0.0),  # beside and above: go to the hover point
+        Phase.DESCEND: (cube + [0.005, 0.0, 0.06], 0.0),  # inside the cone above the cube
+        Phase.GRASP: (cube + [0.0, 0.0, 0.004], 0.0),  # at the cube, fingers open
+        Phase.LIFT: (cube + [0.0, 0.0, 0.004], 0.5),  # fingers closed on it
+    }
+    for phase, (ee, gripper) in cases.items():
+        a, b = fresh.act(ee, cube, gripper), used.act(ee, cube, gripper)
+        assert fresh.phase is used.phase is phase
+        if phase is not Phase.LIFT:  # the lift heads for a point set when it began
+            np.testing.assert_allclose(a.linear, b.linear)
+        assert a.gripper == b.gripper
+    dropped = fresh.act(cube + [0.0, 0.0, 0.1], cube, 0.9)  # fingers closed on nothing, cube left behind
+    assert fresh.phase is Phase.APPROACH and dropped.gripper == -1.0
 
 
 def test_reset_while_moving_is_refused_unless_forced(sim: PickCubeSim) -> None:
