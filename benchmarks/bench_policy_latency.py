@@ -68,6 +68,7 @@ from robot_rl.bringup.supervisor import Supervisor  # noqa: E402
 from robot_rl.config import load_config, to_object  # noqa: E402
 from robot_rl.policy.telemetry import STAGES  # noqa: E402
 from robot_rl.ros import qos  # noqa: E402
+from robot_rl.ros.image_cdr import encode_image  # noqa: E402
 
 NS = "/robot_rl"
 
@@ -134,7 +135,6 @@ def main(argv: list[str] | None = None) -> int:
     threading.Thread(target=executor.spin, daemon=True).start()
 
     pixels = np.random.default_rng(0).integers(0, 256, (args.height, args.width, 3), dtype=np.uint8)
-    image = Image(height=args.height, width=args.width, encoding="rgb8", step=args.width * 3, data=pixels.tobytes())
     joints = JointState(name=[*settings.robot.joint_names, settings.robot.gripper_joint],
                         position=[0.0] * (len(settings.robot.joint_names) + 1))
     pose = PoseStamped()
@@ -148,9 +148,9 @@ def main(argv: list[str] | None = None) -> int:
             set_stamp(msg.header, now)
         state_pub.publish(joints)
         pose_pub.publish(pose)
-        set_stamp(image.header, now)
-        for pub in image_pubs:
-            pub.publish(image)
+        sec, nanosec = joints.header.stamp.sec, joints.header.stamp.nanosec
+        for camera, pub in zip(cameras, image_pubs):
+            pub.publish(encode_image(pixels, sec, nanosec, camera))  # as the camera and sim nodes publish
         return now
 
     try:

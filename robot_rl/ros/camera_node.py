@@ -20,6 +20,7 @@ from typing import Any
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from rclpy.publisher import Publisher
 from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Header
 
 from robot_rl.config import ConfigError
 from robot_rl.config.schema import CameraConfig
@@ -34,7 +35,8 @@ from robot_rl.perception.realsense import RealSenseError
 from robot_rl.perception.sources import CameraSource, open_camera_source
 from robot_rl.ros import qos
 from robot_rl.ros.diagnostics import ERROR, OK
-from robot_rl.ros.messages import image_msg, to_stamp
+from robot_rl.ros.image_cdr import encode_image
+from robot_rl.ros.messages import to_stamp
 from robot_rl.ros.node_base import RobotRLLifecycleNode, run_node
 
 WATCHDOG_PERIOD_S = 0.05  # with timeout_s <= 0.45 a stopped camera is reported within 0.5 s
@@ -140,13 +142,13 @@ class CameraNode(RobotRLLifecycleNode):
         publishers = self._camera_pubs.get(name)
         if publishers is None:
             return
-        image = image_msg(frame.image, to_stamp(frame.capture_time_s), self._frame_ids[name])
+        header = Header(stamp=to_stamp(frame.capture_time_s), frame_id=self._frame_ids[name])
+        publishers["color"].publish(encode_image(frame.image, header.stamp.sec, header.stamp.nanosec, header.frame_id))
         info = self._infos[name]
-        info.header = image.header
-        publishers["color"].publish(image)
+        info.header = header
         publishers["info"].publish(info)
         if frame.depth is not None and "depth" in publishers:
-            depth = Image(header=image.header, height=frame.depth.shape[0], width=frame.depth.shape[1],
+            depth = Image(header=header, height=frame.depth.shape[0], width=frame.depth.shape[1],
                           encoding="16UC1", step=frame.depth.shape[1] * 2, data=frame.depth.tobytes())
             publishers["depth"].publish(depth)
 

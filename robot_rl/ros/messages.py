@@ -7,10 +7,8 @@ import numpy as np
 import numpy.typing as npt
 from builtin_interfaces.msg import Time as TimeMsg
 from geometry_msgs.msg import PoseStamped
-from sensor_msgs.msg import Image, JointState
-from std_msgs.msg import Header
+from sensor_msgs.msg import JointState
 
-from robot_rl.perception.image import ImageFormatError
 from robot_rl.policy.state import policy_state
 
 
@@ -23,21 +21,6 @@ def to_stamp(seconds: float) -> TimeMsg:
     """Seconds -> builtin_interfaces/Time, rounded to the nanosecond."""
     sec, nanosec = divmod(round(seconds * 1e9), 1_000_000_000)
     return TimeMsg(sec=int(sec), nanosec=int(nanosec))
-
-
-def image_array(msg: Image) -> npt.NDArray[np.uint8]:
-    """rgb8 sensor_msgs/Image -> HxWx3 uint8 view of its data (no copy; row padding skipped)."""
-    if msg.encoding != "rgb8":
-        raise ImageFormatError(f"image encoding {msg.encoding!r}: robot_rl needs rgb8 images")
-    rows = np.frombuffer(msg.data, dtype=np.uint8).reshape(msg.height, msg.step)
-    return rows[:, : msg.width * 3].reshape(msg.height, msg.width, 3)
-
-
-def image_msg(image: npt.NDArray[np.uint8], stamp: TimeMsg, frame_id: str) -> Image:
-    """HxWx3 uint8 RGB -> sensor_msgs/Image (rgb8)."""
-    height, width = image.shape[:2]
-    return Image(header=Header(stamp=stamp, frame_id=frame_id), height=height, width=width, encoding="rgb8",
-                 is_bigendian=0, step=width * 3, data=image.tobytes())
 
 
 def joint_position(msg: JointState, name: str) -> float | None:

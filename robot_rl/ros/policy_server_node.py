@@ -41,7 +41,6 @@ import numpy as np
 from geometry_msgs.msg import TwistStamped
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from rclpy.publisher import Publisher
-from sensor_msgs.msg import Image
 from std_msgs.msg import Float32, String
 
 from robot_rl.models.weights import WeightsError, WeightsInfo, latest_weights
@@ -52,7 +51,8 @@ from robot_rl.policy.process import GcPauses, freeze_startup_objects, keep_large
 from robot_rl.policy.runner import DeviceError, PolicyRunner
 from robot_rl.ros import qos
 from robot_rl.ros.diagnostics import ERROR, OK, WARN
-from robot_rl.ros.messages import image_array, stamp_s, to_stamp
+from robot_rl.ros.image_cdr import WireImage, subscribe_images
+from robot_rl.ros.messages import to_stamp
 from robot_rl.ros.node_base import RobotRLLifecycleNode, run_node
 from robot_rl.ros.robot_state_input import RobotStateInput
 
@@ -106,8 +106,9 @@ class PolicyServerNode(RobotRLLifecycleNode):
         self.entities = [self.action_pub, self.gripper_pub, self.version_pub,
                          *self.robot.subscriptions,
                          sub(String, "policy/weights", self.on_weights, qos.LATCHED),
-                         *[sub(Image, f"camera/{c}/color/image_raw",
-                               lambda msg, c=c: self.on_image(c, msg), qos.SENSOR) for c in cameras]]
+                         *[subscribe_images(self, f"camera/{c}/color/image_raw",
+                                            lambda image, c=c: self.on_image(c, image), qos.SENSOR)
+                           for c in cameras]]
         self.stats_timer = self.create_timer(STATS_PERIOD_S, self.report_stats)
         self.publish_version()
         freeze_startup_objects()  # after the actors exist: no full collection ever scans them in a tick again
@@ -160,13 +161,13 @@ class PolicyServerNode(RobotRLLifecycleNode):
     def now_s(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
 
-    def on_image(self, camera: str, msg: Image) -> None:
+    def on_image(self, camera: str, msg: WireImage) -> None:
         start, now = time.perf_counter(), self.now_s()
         try:
             # cropped and resized as it arrives: a tick then waits for the last camera's resize only, and the
             # 900 KB message is released at once (the assembler passes an image of the policy's size through)
-            image = crop_resize(image_array(msg), self.settings.cameras.policy_image_size)
-            frame = CameraFrame(camera, image, stamp_s(msg.header.stamp), now)
+            image = crop_resize(msg.rgb(), self.settings.cameras.policy_image_size)
+            frame = CameraFrame(camera, image, msg.stamp_s, now)
             self.frames.put(frame)
         except (ImageFormatError, ValueError) as err:
             self.get_logger().error(f"camera {camera}: {err}", throttle_duration_sec=5.0)

@@ -25,7 +25,6 @@ from __future__ import annotations
 from typing import Any
 
 from geometry_msgs.msg import PoseStamped, TwistStamped
-from sensor_msgs.msg import Image
 from std_msgs.msg import Bool, Float32, String
 
 from robot_rl.perception import CameraFrame, FrameBuffers, ObservationAssembler
@@ -34,7 +33,7 @@ from robot_rl.replay import EpisodeWriter, GroupInfo, ReplayError
 from robot_rl.replay.recorder import ACTION_NAMES, StepRecorder
 from robot_rl.ros import qos
 from robot_rl.ros.diagnostics import ERROR, OK, WARN
-from robot_rl.ros.messages import image_array, stamp_s
+from robot_rl.ros.image_cdr import WireImage, subscribe_images
 from robot_rl.ros.node_base import RobotRLNode, run_node
 from robot_rl.ros.robot_state_input import RobotStateInput
 from robot_rl.teleop.protocol import SessionMode, autonomous_source, parse_mode
@@ -68,7 +67,8 @@ class ReplayWriterNode(RobotRLNode):
         twist = {"robot/command": "command", "policy/action": "policy", "teleop/action": "human"}
         grip = {"robot/gripper_command": "command", "policy/gripper": "policy", "teleop/gripper": "human"}
         self.subs = [
-            *[sub(Image, f"camera/{c}/color/image_raw", lambda m, c=c: self.on_image(c, m), qos.SENSOR) for c in cameras],
+            *[subscribe_images(self, f"camera/{c}/color/image_raw", lambda m, c=c: self.on_image(c, m), qos.SENSOR,
+                               lambda err, c=c: self.on_bad_image(c, err)) for c in cameras],
             *[sub(TwistStamped, t, lambda m, w=w: self.on_twist(w, m), qos.COMMAND) for t, w in twist.items()],
             *[sub(Float32, t, lambda m, w=w: self.recorder.set_gripper(w, m.data), qos.COMMAND) for t, w in grip.items()],
             sub(Bool, "teleop/intervening", lambda m: self.recorder.set_intervening(m.data), qos.LATCHED),
@@ -85,12 +85,15 @@ class ReplayWriterNode(RobotRLNode):
     def now_s(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
 
-    def on_image(self, camera: str, msg: Image) -> None:
+    def on_image(self, camera: str, msg: WireImage) -> None:
         try:
-            self.frames.put(CameraFrame(camera, image_array(msg), stamp_s(msg.header.stamp), self.now_s()))
+            self.frames.put(CameraFrame(camera, msg.rgb(), msg.stamp_s, self.now_s()))
         except ValueError as err:
-            self.recorder.counts["bad_images"] += 1
-            self.get_logger().error(f"camera {camera}: {err}", throttle_duration_sec=5.0)
+            self.on_bad_image(camera, err)
+
+    def on_bad_image(self, camera: str, err: ValueError) -> None:
+        self.recorder.counts["bad_images"] += 1
+        self.get_logger().error(f"camera {camera}: {err}", throttle_duration_sec=5.0)
 
     def on_cube_pose(self, msg: PoseStamped) -> None:
         p = msg.pose.position

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import time
 
-from sensor_msgs.msg import Image
 from std_msgs.msg import Bool, Float32, String
 
 from robot_rl.perception import CameraFrame, FrameBuffers, ObservationAssembler
@@ -28,7 +27,7 @@ from robot_rl.reward.interface import Observation, RewardError
 from robot_rl.reward.stream import RewardStream, make_reward_model
 from robot_rl.ros import qos
 from robot_rl.ros.diagnostics import ERROR, OK, WARN
-from robot_rl.ros.messages import image_array, stamp_s
+from robot_rl.ros.image_cdr import WireImage, subscribe_images
 from robot_rl.ros.node_base import RobotRLNode, run_node
 from robot_rl.ros.robot_state_input import RobotStateInput
 
@@ -56,7 +55,7 @@ class RewardNode(RobotRLNode):
             sub(Bool, "robot/success", self.on_ground_truth, qos.SENSOR)
         else:
             for c in cameras:
-                sub(Image, f"camera/{c}/color/image_raw", lambda m, c=c: self.on_image(c, m), qos.SENSOR)
+                subscribe_images(self, f"camera/{c}/color/image_raw", lambda m, c=c: self.on_image(c, m), qos.SENSOR)
         sub(String, "episode/status", self.on_status, qos.LATCHED)
         self.period = 1.0 / s.robot.control_hz
         self.ticks: list[float] = []
@@ -70,9 +69,9 @@ class RewardNode(RobotRLNode):
     def now_s(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
 
-    def on_image(self, camera: str, msg: Image) -> None:
+    def on_image(self, camera: str, msg: WireImage) -> None:
         try:
-            self.frames.put(CameraFrame(camera, image_array(msg), stamp_s(msg.header.stamp), self.now_s()))
+            self.frames.put(CameraFrame(camera, msg.rgb(), msg.stamp_s, self.now_s()))
         except ValueError as err:
             self.get_logger().error(f"camera {camera}: {err}", throttle_duration_sec=5.0)
 

@@ -46,7 +46,8 @@ import robot_rl.sim  # noqa: F401  (selects headless OpenGL before MuJoCo loads)
 from robot_rl.robot.interface import InvalidCommandError, RobotMovingError
 from robot_rl.ros import qos
 from robot_rl.ros.diagnostics import OK, WARN
-from robot_rl.ros.messages import image_msg, to_stamp
+from robot_rl.ros.image_cdr import encode_image
+from robot_rl.ros.messages import to_stamp
 from robot_rl.ros.node_base import RobotRLNode, run_node
 from robot_rl.sim.loop import SimRunner, SimTick
 from robot_rl.sim.modes import start_state
@@ -200,7 +201,7 @@ class SimRobotNode(RobotRLNode):
         self.cube_pub.publish(cube)
         for name, image in tick.images.items():
             frame_id, info, image_pub, info_pub = self.cameras[name]
-            image_pub.publish(image_msg(image, stamp, frame_id))
+            image_pub.publish(encode_image(image, stamp.sec, stamp.nanosec, frame_id))
             info.header.stamp = stamp
             info_pub.publish(info)
 
