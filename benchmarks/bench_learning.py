@@ -167,7 +167,7 @@ def run(config: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
 def _last_metrics(trainer: Trainer) -> dict[str, Any]:
     """The latest value of the diagnostics worth plotting (Q values, entropy, temperature, losses)."""
     keep = ("charts/qf_values", "charts/gripper_qf_values", "charts/entropy", "charts/alpha", "losses/bc_loss",
-            "losses/qf_loss", "losses/gripper_distill_loss")
+            "losses/qf_loss", "losses/gripper_distill_loss", "losses/reference_loss")
     means = {k.split("/")[-1]: float(torch.stack(v).float().mean()) for k, v in trainer.logger.pending.items()
              if k in keep and v}
     trainer.logger.pending.clear()  # the next point averages the updates since this one

@@ -224,6 +224,9 @@ class LearnerConfig:
     # --- behaviour cloning on the operator's steps (demonstrations and interventions) ---
     bc_pretrain_updates: int = 0  # warm start: actor-only imitation updates before the first SAC update
     bc_weight: float = 0.0  # weight of the imitation term added to the SAC actor loss (0 = pure SAC)
+    # weight of a pull of the actor's mean action towards the warm-started actor's (frozen when the warm start
+    # ends) on every batch state, the policy's own included: the imitation term only holds the operator's states
+    reference_weight: float = 0.0
     # --- discrete gripper critic (robot_rl.learn.gripper) ---
     gripper_critic: bool = True  # train a close/stay/open double-Q critic and distil its choice into the actor
     gripper_hidden_dims: list[int] = field(default_factory=lambda: [256, 256])  # gripper critic MLP
@@ -263,8 +266,11 @@ class LearnerConfig:
         _require(0.0 < self.tau <= 1.0, f"learner.tau={self.tau}: use a value in (0, 1]")
         _require(self.augmentation_pad >= 0 and self.n_step >= 1,
                  "learner.augmentation_pad must be >= 0 and learner.n_step >= 1")
-        _require(self.bc_pretrain_updates >= 0 and self.bc_weight >= 0,
-                 "learner.bc_pretrain_updates and learner.bc_weight must be >= 0")
+        _require(self.bc_pretrain_updates >= 0 and self.bc_weight >= 0 and self.reference_weight >= 0,
+                 "learner.bc_pretrain_updates, learner.bc_weight and learner.reference_weight must be >= 0")
+        _require(self.reference_weight == 0 or self.bc_pretrain_updates > 0,
+                 "learner.reference_weight > 0 pulls the actor towards the warm-started one: set "
+                 "learner.bc_pretrain_updates > 0 (the warm start), or reference_weight=0")
         _require(0.0 < self.gripper_deadband < 2.0, "learner.gripper_deadband must be in (0, 2)")
         _require(self.weights_every_s > 0 and self.checkpoint_every_s > 0 and self.poll_s > 0,
                  "learner.weights_every_s, checkpoint_every_s and poll_s must be > 0 seconds")

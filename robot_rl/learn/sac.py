@@ -121,6 +121,13 @@ def bc_loss(mean_action: torch.Tensor, batch: Batch) -> tuple[torch.Tensor, dict
     return loss, {"losses/bc_loss": loss.detach()}
 
 
+def reference_loss(mean_action: torch.Tensor, reference_action: torch.Tensor
+                   ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Squared distance of the mean action from the reference (warm-started) actor's, on every state."""
+    loss = ((mean_action - reference_action) ** 2).sum(dim=-1).mean()
+    return loss, {"losses/reference_loss": loss.detach()}
+
+
 def temperature_loss(log_alpha: torch.Tensor, log_prob: torch.Tensor, target_entropy: float
                      ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """``-alpha * (log pi + target_entropy)``: raises alpha while the entropy is below the target."""
@@ -169,6 +176,9 @@ class SAC(nn.Module):
             "actor": torch.optim.Adam(actor_params, lr=learner.actor_lr),
             "temperature": torch.optim.Adam([self.log_alpha], lr=learner.temperature_lr),
         }
+        # the warm-started actor, frozen when the warm start ends (freeze_reference), for learner.reference_weight
+        self.reference_actor = (copy.deepcopy(self.actor).requires_grad_(False) if learner.reference_weight > 0
+                                else None)
         if learner.bc_pretrain_updates > 0:  # the warm start trains the encoder too, so it has its own optimizer
             trained = [p for p in self.actor.parameters() if p.requires_grad]
             self.optimizers["bc"] = torch.optim.Adam(trained, lr=learner.actor_lr)
@@ -223,6 +233,12 @@ class SAC(nn.Module):
                 imitation, info = bc_loss(pi.mean_action, batch)
                 metrics.update(info)
                 loss = loss + self.cfg.bc_weight * imitation
+            if self.reference_actor is not None:
+                with torch.no_grad():
+                    reference = self.reference_actor(batch.images, batch.state, deterministic=True)
+                pull, info = reference_loss(pi.mean_action, reference.mean_action)
+                metrics.update(info)
+                loss = loss + self.cfg.reference_weight * pull
             self._step("actor", loss, reduce)
 
             alpha_loss, info = temperature_loss(self.log_alpha, pi.log_prob, self.target_entropy)
@@ -247,6 +263,11 @@ class SAC(nn.Module):
             [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None])
         optimizer.step()
         return metrics
+
+    def freeze_reference(self) -> None:
+        """Take the actor as it is now (the end of the warm start) as the reference of ``reference_loss``."""
+        if self.reference_actor is not None:
+            self.reference_actor.load_state_dict(self.actor.state_dict())
 
     def encode(self, batch: Batch, encoder: ObservationEncoder | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Features of the observations (with gradient into the trained encoder parts) and of the next
@@ -288,6 +309,8 @@ class SAC(nn.Module):
         nets: dict[str, nn.Module] = {"actor": self.actor, "qf": self.qf, "qf_target": self.qf_target}
         if self.critic_encoder is not None:
             nets["critic_encoder"] = self.critic_encoder
+        if self.reference_actor is not None:
+            nets["reference_actor"] = self.reference_actor
         if self.gripper_qf is not None and self.gripper_qf_target is not None:
             nets.update(gripper_qf=self.gripper_qf, gripper_qf_target=self.gripper_qf_target)
         return nets

@@ -184,6 +184,8 @@ class Trainer:
         reduce = (lambda grads: distributed.all_reduce_mean(grads, self.dist)) if self.dist.enabled else None
         metrics = self.sac.bc_update(batch, reduce_gradients=reduce)
         self.bc_updates += 1
+        if self.bc_updates == self.cfg.bc_pretrain_updates:
+            self.sac.freeze_reference()
         if self.dist.is_main and self.bc_updates % self.cfg.log_every_updates == 0:
             self.logger.accumulate(metrics)
 

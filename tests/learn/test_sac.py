@@ -234,6 +234,39 @@ def test_bc_weight_adds_the_imitation_term_to_the_actor_loss(tmp_path: Path) -> 
     assert "losses/bc_loss" not in plain.update(batch, update_actor=True)
 
 
+def test_reference_pull_holds_the_actor_near_the_warm_started_one(tmp_path: Path) -> None:
+    """``learner.reference_weight``: the warm start's end freezes a copy of the actor; later actor updates
+    pay for moving the mean action away from it on every batch state (not only the operator's)."""
+    sac, batch = make_sac(tmp_path, "learner.reference_weight=100", "learner.bc_pretrain_updates=1",
+                          "learner.actor_lr=3e-3")
+    assert sac.reference_actor is not None and "reference_actor" in sac.networks()
+    for _ in range(5):
+        sac.bc_update(batch._replace(intervention=torch.ones_like(batch.reward)))
+    sac.freeze_reference()
+    with torch.no_grad():
+        reference = sac.actor(batch.images, batch.state, deterministic=True).mean_action
+    free, _ = make_sac(tmp_path, "learner.bc_pretrain_updates=1", "learner.actor_lr=3e-3")
+    free.load_state_dict(sac.state_dict(), strict=False)  # the same warm-started actor, without the pull
+    drift, first = {}, {}
+    for name, agent in (("pulled", sac), ("free", free)):
+        torch.manual_seed(1)
+        first[name] = agent.update(batch, update_actor=True)
+        for _ in range(30):
+            agent.update(batch, update_actor=True)
+        with torch.no_grad():
+            mean = agent.actor(batch.images, batch.state, deterministic=True).mean_action
+        drift[name] = float(((mean - reference) ** 2).sum(dim=-1).mean())
+    assert float(first["pulled"]["losses/reference_loss"]) < 0.05  # not 0: the actor sees shifted images (DrQ)
+    assert "losses/reference_loss" not in first["free"]
+    assert drift["pulled"] < 0.2 * drift["free"], drift
+    assert all(not p.requires_grad for p in sac.reference_actor.parameters())
+
+
+def test_reference_pull_needs_a_warm_start(tmp_path: Path) -> None:
+    with pytest.raises(Exception, match="bc_pretrain_updates > 0"):
+        tiny_config(tmp_path, ["learner.reference_weight=1"])
+
+
 def test_fixed_action_dims_are_zero_and_lower_the_entropy_target(tmp_path: Path) -> None:
     sac, batch = make_sac(tmp_path, "policy.model.fixed_action_dims=[3,4,5]")
     assert sac.target_entropy == -2.0  # four free dimensions: x, y, z, gripper
