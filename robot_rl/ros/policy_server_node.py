@@ -35,6 +35,7 @@ time this process holds the GIL).
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -107,7 +108,7 @@ class PolicyServerNode(RobotRLLifecycleNode):
                          *self.robot.subscriptions,
                          sub(String, "policy/weights", self.on_weights, qos.LATCHED),
                          *[subscribe_images(self, f"camera/{c}/color/image_raw",
-                                            lambda image, c=c: self.on_image(c, image), qos.SENSOR)
+                                            partial(self.on_image, c), qos.SENSOR)
                            for c in cameras]]
         self.stats_timer = self.create_timer(STATS_PERIOD_S, self.report_stats)
         self.publish_version()

@@ -22,6 +22,7 @@ thread so compression never delays the control-rate timer.
 """
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from geometry_msgs.msg import PoseStamped, TwistStamped
@@ -67,8 +68,8 @@ class ReplayWriterNode(RobotRLNode):
         twist = {"robot/command": "command", "policy/action": "policy", "teleop/action": "human"}
         grip = {"robot/gripper_command": "command", "policy/gripper": "policy", "teleop/gripper": "human"}
         self.subs = [
-            *[subscribe_images(self, f"camera/{c}/color/image_raw", lambda m, c=c: self.on_image(c, m), qos.SENSOR,
-                               lambda err, c=c: self.on_bad_image(c, err)) for c in cameras],
+            *[subscribe_images(self, f"camera/{c}/color/image_raw", partial(self.on_image, c), qos.SENSOR,
+                               partial(self.on_bad_image, c)) for c in cameras],
             *[sub(TwistStamped, t, lambda m, w=w: self.on_twist(w, m), qos.COMMAND) for t, w in twist.items()],
             *[sub(Float32, t, lambda m, w=w: self.recorder.set_gripper(w, m.data), qos.COMMAND) for t, w in grip.items()],
             sub(Bool, "teleop/intervening", lambda m: self.recorder.set_intervening(m.data), qos.LATCHED),

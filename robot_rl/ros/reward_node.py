@@ -18,6 +18,7 @@ is in ``robot_rl.reward.stream``.
 from __future__ import annotations
 
 import time
+from functools import partial
 
 from std_msgs.msg import Bool, Float32, String
 
@@ -55,7 +56,7 @@ class RewardNode(RobotRLNode):
             sub(Bool, "robot/success", self.on_ground_truth, qos.SENSOR)
         else:
             for c in cameras:
-                subscribe_images(self, f"camera/{c}/color/image_raw", lambda m, c=c: self.on_image(c, m), qos.SENSOR)
+                subscribe_images(self, f"camera/{c}/color/image_raw", partial(self.on_image, c), qos.SENSOR)
         sub(String, "episode/status", self.on_status, qos.LATCHED)
         self.period = 1.0 / s.robot.control_hz
         self.ticks: list[float] = []
