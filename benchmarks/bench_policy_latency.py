@@ -13,8 +13,9 @@ Fast DDS shared memory: with a 512 KB segment, 640x480 frames from two cameras p
 are mostly dropped (3 of 50 per camera arrived); the graph's profile (launch/fastdds_profile.xml, a
 16 MB segment) delivers all of them. ``--default-transports`` measures without it.
 
-The stamp is taken before the first image is published, so serialising the frames in the publishing
-process (~0.8 ms each, as a camera node pays it) counts. The waiting loop blocks on an event (a polling
+The stamp is taken before the first image is published, so serializing the frames in the publishing
+process counts: they are encoded as the camera and sim nodes encode them (``robot_rl.ros.image_cdr``,
+~0.14 ms a frame; an rclpy ``Image`` message cost ~1 ms to build and serialize). The waiting loop blocks on an event (a polling
 loop here took CPU from the node under measurement). Beside the latencies, the JSON has the node's CPU
 time and minor page faults per tick (``node_cpu_ms_per_tick``, ``node_page_faults_per_tick``): on a
 shared machine the wall-clock figures scale with the load, the CPU a tick costs much less so, and

@@ -22,15 +22,22 @@ Latency (``benchmarks/bench_policy_latency.py``; what was measured and kept):
 - glibc keeps freed frame buffers for reuse and the objects alive after configure are frozen out of
   the garbage collector (``robot_rl.policy.process``): a full collection of them took ~95 ms, at a
   moment no one picks; ``gc_full_collections`` and ``gc_pause_ms_max`` are on /diagnostics;
-- deterministic actions run through a TorchScript trace of the actor (``robot_rl.policy.traced``).
+- deterministic actions run through a TorchScript trace of the actor (``robot_rl.policy.traced``);
+- frames arrive as raw CDR bytes read with numpy (``robot_rl.ros.image_cdr``); that mostly saves the
+  publishers' CPU (building and serializing a 640x480 ``Image`` in rclpy ~1 ms, ``encode_image``
+  0.14 ms); here the node's CPU a tick and the end-to-end p50 stayed within run-to-run noise.
 
 Measured and not kept: rclpy's EventsExecutor (with rclpy 9.1.2 this node served no callbacks and spun
 a core), ``torch.export`` (slower than eager), ``torch.compile`` (115 s to compile on a busy 2-core CPU
 for ~0.6 ms a tick over the trace), ``RMW_FASTRTPS_PUBLICATION_MODE=ASYNCHRONOUS`` and a larger
-shared-memory ``maxMessageSize`` (no change). What a tick still costs on the 2-core CPU: the two frames'
-transport (publishing one is ~0.8 ms in the camera's process, delivery ~2 ms), ~3 ms of inference,
-~0.5 ms for each reliable publish, and the rclpy executor's per-callback Python (about a third of the
-time this process holds the GIL).
+shared-memory ``maxMessageSize`` (no change); Fast DDS with SHM only, UDP only or its default transports
+instead of LARGE_DATA (one-way delivery of two frames within noise of each other); encoding each camera's
+frame in its own callback as it arrives (the second frame was already waiting behind the first one's
+encoding: p50 13.1 ms against 11.6); two torch threads (no faster at this model size). What a tick still
+costs on the 2-core CPU (py-spy over 200 quiet ticks, this process): inference ~30% of the node's CPU,
+the rclpy executor's wait-set building and message takes ~35%, crop and resize ~10%. Inference runs
+cold: the same traced actor takes 2.05 ms when called back to back and 3.5-4.0 ms when called every
+10-100 ms, sleeping or busy in between (measured in one process, one thread); the tick pays the cold figure.
 """
 from __future__ import annotations
 
