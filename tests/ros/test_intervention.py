@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from geometry_msgs.msg import TwistStamped
+from geometry_msgs.msg import PoseStamped, TwistStamped
+from sensor_msgs.msg import JointState
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
-from std_msgs.msg import Bool, String
+from std_msgs.msg import Bool, Float32, String
 from std_srvs.srv import Trigger
 
 from robot_rl.bringup.supervisor import Supervisor
@@ -61,16 +62,18 @@ class StubPolicy:
             self.publisher.publish(twist_message(np.array(self.proposal), stamp, "panda_link0"))
 
 
-def overrides(*items: str) -> str:
-    return " ".join([f"robot.control_hz={HZ}", f"teleop.handback_rate={HANDBACK_RATE}", "teleop.scripted_mode=guard",
+def overrides(*items: str, mode: str = "guard") -> str:
+    return " ".join([f"robot.control_hz={HZ}", f"teleop.handback_rate={HANDBACK_RATE}", f"teleop.scripted_mode={mode}",
                      f"policy.max_linear_speed={LINEAR}", f"policy.max_angular_speed={ANGULAR}",
                      f"teleop.scripted_twist=[{','.join(map(str, SCRIPTED))}]",
                      "episode.reset_on_start=false episode.auto_reset=false episode.auto_start=false",
                      *items])
 
 
-def start_nodes(node_processes: NodeProcesses, probe: RosProbe, teleop: str, episode: str = "") -> Supervisor:
-    intervention = node_processes.start("intervention", parameters={"config": "sim", "overrides": overrides(teleop)})
+def start_nodes(node_processes: NodeProcesses, probe: RosProbe, teleop: str, episode: str = "",
+                mode: str = "guard") -> Supervisor:
+    intervention = node_processes.start("intervention",
+                                        parameters={"config": "sim", "overrides": overrides(teleop, mode=mode)})
     node_processes.start("episode", parameters={"config": "sim", "overrides": overrides(episode)})
     probe.wait_for_nodes({f"{NS}/intervention", f"{NS}/episode"}, timeout_s=30.0)
     # configured: the intervention node has opened its device and announced it is not intervening
@@ -154,6 +157,42 @@ def test_scripted_takeover_handback_and_episode_services(
     assert [m.data for m in status] == ["idle", "running", "success", "resetting", "idle", "running", "timeout"]
     refused = call(ros_probe, "start")
     assert not refused.success and "episode/reset" in refused.message
+
+
+def test_correcting_operator_decides_on_the_gripper_joint_from_robot_state(
+        node_processes: NodeProcesses, ros_probe: RosProbe, robot_reset: list[float]) -> None:
+    """With the gripper at the cube, the correcting operator (teleop.scripted_mode=correct) closes it while
+    robot/state says open and lifts once it says closed: it acts on the state it is sent, not on a phase it
+    remembers (from memory, a pick starts by going to the hover point above the cube with the gripper open)."""
+    human = ros_probe.subscribe(TwistStamped, f"{NS}/teleop/action", ALL_OF_IT)
+    gripper_commands = ros_probe.subscribe(Float32, f"{NS}/teleop/gripper", ALL_OF_IT)
+    status = ros_probe.subscribe(String, f"{NS}/episode/status", ALL_LATCHED)
+    start_nodes(node_processes, ros_probe, "teleop=scripted teleop.scripted_demo_episodes=1", mode="correct")
+    gripper_joint = [0.0]  # open
+    pose_pub = ros_probe.publisher(PoseStamped, f"{NS}/robot/ee_pose", qos.SENSOR)
+    cube_pub = ros_probe.publisher(PoseStamped, f"{NS}/sim/cube_pose", qos.SENSOR)
+    state_pub = ros_probe.publisher(JointState, f"{NS}/robot/state", qos.SENSOR)
+
+    def publish_robot() -> None:
+        at_cube = PoseStamped()
+        at_cube.pose.position.x, at_cube.pose.position.z, at_cube.pose.orientation.w = 0.5, 0.03, 1.0
+        pose_pub.publish(at_cube)
+        cube_pub.publish(at_cube)
+        state_pub.publish(JointState(name=["finger"], position=[gripper_joint[0]]))
+
+    ros_probe.node.create_timer(1.0 / HZ, publish_robot)
+    assert call(ros_probe, "start").success  # the first episode is the operator's demonstration
+    wait_until(lambda: status and status[-1].data == "running", 5.0, "episode/status running")
+    wait_until(lambda: len(gripper_commands) >= 5, 10.0,
+               lambda: f"the operator's commands; log:\n{node_processes.log('intervention')}")
+    closing = len(human)
+    assert all(g.data > 0.5 for g in list(gripper_commands)[-3:]), "open at the cube: close the gripper"
+    assert all(np.allclose(v, 0.0, atol=1e-6) for v in vectors(human)[-3:]), "the arm holds while it closes"
+
+    gripper_joint[0] = 0.8  # closed on the cube
+    wait_until(lambda: any(v[2] > 0.01 for v in vectors(human)[closing:]), 10.0, "a lift once the gripper is closed")
+    lifting = [i for i, v in enumerate(vectors(human)) if v[2] > 0.01]
+    assert all(g.data > 0.5 for g in list(gripper_commands)[lifting[0]:]), "the gripper stays closed while lifting"
 
 
 @pytest.fixture
