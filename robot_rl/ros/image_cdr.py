@@ -105,7 +105,7 @@ def decode_image(raw: bytes | bytearray | memoryview) -> WireImage:
     height, width = reader.take("I"), reader.take("I")
     encoding = reader.string()
     is_bigendian, step, size = reader.take("B"), reader.take("I"), reader.take("I")
-    data = reader.bytes(size)
+    data = reader.array(size)
     if height * step != size or step < width:
         raise ImageFormatError(f"serialized image {width}x{height} with step {step} carries {size} bytes of data "
                                f"(expected step >= width and height * step = {height * step})")
@@ -146,13 +146,13 @@ class _Reader:
         length = self.take("I")
         if length == 0:
             raise ImageFormatError("serialized image has a string of length 0 (CDR strings end with a NUL)")
-        text = self.bytes(length)
+        text = self.array(length)
         try:
             return text[:-1].tobytes().decode()
         except UnicodeDecodeError as err:
             raise ImageFormatError(f"serialized image has a string that is not UTF-8: {err}") from None
 
-    def bytes(self, size: int) -> npt.NDArray[np.uint8]:
+    def array(self, size: int) -> npt.NDArray[np.uint8]:
         self._need(size)
         view = np.frombuffer(self.buffer, dtype=np.uint8, count=size, offset=self.offset)
         self.offset += size
