@@ -10,8 +10,9 @@
 With ``episode.reset_on_start`` (and ``auto_start``: unattended simulation) the node resets once at
 start-up, so the first episode starts on its own from a reset scene, like every later one.
 
-Consecutive statuses are published at least STATUS_GAP_S apart, so a subscriber never sees an end
-overwritten by the next status before it was delivered (the topic keeps only the newest sample).
+Consecutive statuses are published at least STATUS_GAP_S apart, and subscribers queue what arrives while
+they are busy (``qos.LATCHED_EVERY_CHANGE``): the publisher keeps only the newest status for late joiners,
+so a subscriber with a depth of 1 could see an end replaced by the next status before it took it.
 All rules are in ``robot_rl.teleop.EpisodeMachine``; time is ROS time (simulated seconds under /clock).
 """
 from __future__ import annotations

@@ -6,7 +6,7 @@
 | robot/ee_pose (sub) | PoseStamped | SENSOR | for scripted operators |
 | robot/state (sub) | JointState | SENSOR | the gripper joint (last), for scripted operators |
 | sim/cube_pose (sub) | PoseStamped | SENSOR | simulator ground truth, for the scripted correcting operator |
-| episode/status (sub) | String | LATCHED | the policy acts only while `running` |
+| episode/status (sub) | String | LATCHED_EVERY_CHANGE | the policy acts only while `running` |
 | teleop/action, teleop/gripper (pub) | TwistStamped, Float32 | COMMAND | the human's command, while intervening |
 | teleop/intervening (pub) | Bool | LATCHED | |
 | teleop/demo (pub) | Bool | LATCHED | the operator demonstrates this whole episode (replay source=demo) |
@@ -132,7 +132,7 @@ class InterventionNode(RobotRLLifecycleNode):
                          sub(PoseStamped, "robot/ee_pose", self.on_ee_pose, qos.SENSOR),
                          sub(JointState, "robot/state", self.on_robot_state, qos.SENSOR),
                          sub(PoseStamped, "sim/cube_pose", self.on_cube_pose, qos.SENSOR),
-                         sub(String, "episode/status", self.on_episode_status, qos.LATCHED)]
+                         sub(String, "episode/status", self.on_episode_status, qos.LATCHED_EVERY_CHANGE)]
         self.publish_intervening(False)
         self.demonstrating = None
         self.publish_demo(self.device_demonstrates())

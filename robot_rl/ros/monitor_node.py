@@ -2,7 +2,7 @@
 
 | topic (relative) | type | QoS | |
 |---|---|---|---|
-| episode/status (sub) | std_msgs/String | LATCHED | episode boundaries and outcomes |
+| episode/status (sub) | std_msgs/String | LATCHED_EVERY_CHANGE | episode boundaries and outcomes |
 | teleop/intervening, teleop/demo (sub) | std_msgs/Bool | LATCHED | who is in control |
 | policy/weights_version (sub) | std_msgs/String JSON {version, ...} | LATCHED | weights the policy server uses |
 | /diagnostics (sub) | diagnostic_msgs/DiagnosticArray | EVENTS | the learner's updates, env_steps, weights_version; the intervention node's device health |
@@ -36,7 +36,7 @@ class MonitorNode(RobotRLNode):
         self.monitor = SessionMonitor(session_mode=self.settings.teleop.mode, device=self.settings.teleop.device)
         self.stem = time.strftime("session-%Y%m%d-%H%M%S")
         sub = self.create_subscription
-        sub(String, "episode/status", self.on_status, qos.LATCHED)
+        sub(String, "episode/status", self.on_status, qos.LATCHED_EVERY_CHANGE)
         sub(Bool, "teleop/intervening", lambda m: setattr(self.monitor, "intervening", bool(m.data)), qos.LATCHED)
         sub(Bool, "teleop/demo", lambda m: self.monitor.on_demo(bool(m.data)), qos.LATCHED)
         sub(String, "policy/weights_version", self.on_weights_version, qos.LATCHED)

@@ -1,4 +1,4 @@
-"""The three QoS profiles of the graph; every publisher and subscriber picks one of these."""
+"""The QoS profiles of the graph; every publisher and subscriber picks one of these."""
 from rclpy.qos import (
     DurabilityPolicy,
     HistoryPolicy,
@@ -22,6 +22,17 @@ COMMAND = QoSProfile(
 LATCHED = QoSProfile(
     history=HistoryPolicy.KEEP_LAST,
     depth=1,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.TRANSIENT_LOCAL,
+)
+
+# Subscribing to latched state whose every change matters (episode/status): a late joiner still gets only the
+# publisher's last value, but values that arrive while the subscriber's executor is busy queue up instead of
+# replacing each other. With LATCHED's depth 1, a replay writer busy for 21 ms under CI load saw an episode
+# go from running straight to resetting, missed its success, and aborted a recorded demonstration.
+LATCHED_EVERY_CHANGE = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=16,
     reliability=ReliabilityPolicy.RELIABLE,
     durability=DurabilityPolicy.TRANSIENT_LOCAL,
 )

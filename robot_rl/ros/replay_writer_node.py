@@ -11,7 +11,7 @@
 | teleop/demo (sub) | std_msgs/Bool | LATCHED | the operator demonstrates the whole episode: source=demo |
 | sim/cube_pose (sub) | PoseStamped | SENSOR | simulator only: the cube position at an episode's start goes into its metadata |
 | reward, success (sub) | Float32, Bool | EVENTS | |
-| episode/status (sub) | std_msgs/String | LATCHED | running opens, success/failure/timeout commit, resetting aborts |
+| episode/status (sub) | std_msgs/String | LATCHED_EVERY_CHANGE | running opens, success/failure/timeout commit, resetting aborts |
 
 Store and group come from ``replay.path`` / ``replay.group``; the ``demo`` parameter marks every step
 as a demonstration. ``teleop.mode`` tags the session's episodes: demo marks every step a
@@ -77,7 +77,7 @@ class ReplayWriterNode(RobotRLNode):
             sub(PoseStamped, "sim/cube_pose", self.on_cube_pose, qos.SENSOR),
             sub(Float32, "reward", lambda m: self.recorder.set_reward(m.data), qos.EVENTS),
             sub(Bool, "success", self.on_success, qos.EVENTS),
-            sub(String, "episode/status", self.on_status, qos.LATCHED),
+            sub(String, "episode/status", self.on_status, qos.LATCHED_EVERY_CHANGE),
         ]
         self.timer = self.create_timer(1.0 / s.robot.control_hz, self.on_tick)
         self.diagnostics.report(OK, f"writing {s.replay.path}::{s.replay.group}",

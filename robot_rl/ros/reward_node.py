@@ -5,7 +5,7 @@
 | camera/<name>/color/image_raw (sub) | sensor_msgs/Image rgb8 | SENSOR | assembled as the policy server does |
 | robot/state, robot/ee_pose (sub) | JointState, PoseStamped | SENSOR | state vector: robot_rl.policy.state |
 | robot/success (sub) | std_msgs/Bool | SENSOR | reward.kind=sim_success: the simulator's ground truth |
-| episode/status (sub) | std_msgs/String | LATCHED | running = a new episode (the critic's anchor resets) |
+| episode/status (sub) | std_msgs/String | LATCHED_EVERY_CHANGE | running = a new episode (the critic's anchor resets) |
 | reward (pub) | std_msgs/Float32 | EVENTS | one per scored tick |
 | success (pub) | std_msgs/Bool | EVENTS | debounced; the episode node ends a running episode on True |
 
@@ -57,7 +57,7 @@ class RewardNode(RobotRLNode):
         else:
             for c in cameras:
                 subscribe_images(self, f"camera/{c}/color/image_raw", partial(self.on_image, c), qos.SENSOR)
-        sub(String, "episode/status", self.on_status, qos.LATCHED)
+        sub(String, "episode/status", self.on_status, qos.LATCHED_EVERY_CHANGE)
         self.period = 1.0 / s.robot.control_hz
         self.ticks: list[float] = []
         self.inference_s = 0.0
