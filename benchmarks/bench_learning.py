@@ -38,8 +38,9 @@ Over 50 online episodes the SAC actor term still eroded the warm start on some s
 100, 90, 85, 80, 65, 65, 20, 15% over 8 runs): the imitation term holds the operator's states only. The
 pull towards the warm-started actor on every batch state (``--reference-weight 10``) gave 100, 95, 95,
 100, 75, 90, 100, 95, 100% on seeds 0-8. On seed 4 (75%) the SAC actor term switched off did no better (50%):
-there the fit to the operator's corrections drifts, and the held-out failures close the gripper
-without lifting (``policy_only_failures``).
+there the fit to the operator's corrections drifts, and the held-out failures (``policy_only_failures``,
+mostly ``no_lift``) close the gripper 1.5-2 cm above the cube's centre, where the demonstrator closes
+within 8 mm, then lift, and the cube slips out.
 
 JSON (one object per run under ``runs``, the first run's numbers also at the top):
 ``success_rate_final`` (last ``--window`` training episodes, operator on), ``policy_only_success_rate``
