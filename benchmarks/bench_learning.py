@@ -37,7 +37,7 @@ at 8-10/10, so the SAC term itself was not what eroded the warm start.
 Over 50 online episodes the SAC actor term still eroded the warm start on some seeds (final policy-only
 100, 90, 85, 80, 65, 65, 20, 15% over 8 runs): the imitation term holds the operator's states only. The
 pull towards the warm-started actor on every batch state (``--reference-weight 10``) gave 100, 95, 95,
-100, 75, 90, 100, 95, 100% on seeds 0-8. On seed 4 (75%) the SAC actor term switched off did no better (50%):
+100, 75, 90, 100, 95, 100% on seeds 0-8. On seed 4 (75%) the SAC actor term switched off did no better (70%):
 there the fit to the operator's corrections drifts, and the held-out failures (``policy_only_failures``,
 mostly ``no_lift``) close the gripper 1.5-2 cm above the cube's centre, where the demonstrator closes
 within 8 mm, then lift, and the cube slips out.
