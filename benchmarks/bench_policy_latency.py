@@ -15,9 +15,9 @@ are mostly dropped (3 of 50 per camera arrived); the graph's profile (launch/fas
 
 The stamp is taken before the first image is published, so serializing the frames in the publishing
 process counts: they are encoded as the camera and sim nodes encode them (``robot_rl.ros.image_cdr``,
-~0.14 ms a frame; an rclpy ``Image`` message cost ~1 ms to build and serialize). The waiting loop blocks on an event (a polling
-loop here took CPU from the node under measurement). Beside the latencies, the JSON has the node's CPU
-time and minor page faults per tick (``node_cpu_ms_per_tick``, ``node_page_faults_per_tick``): on a
+~0.14 ms a frame; an rclpy ``Image`` message cost ~1 ms to build and serialize). The waiting loop
+blocks on an event (a polling loop here took CPU from the node under measurement). Beside the
+latencies, the JSON has the node's CPU time and minor page faults per tick (``node_cpu_ms_per_tick``, ``node_page_faults_per_tick``): on a
 shared machine the wall-clock figures scale with the load, the CPU a tick costs much less so, and
 ``load_average_1min`` says what the load was.
 

@@ -5,9 +5,10 @@ rclpy converts a message field by field between Python and C: for a 640x480 rgb8
 subscriber (most of it copying ``data`` into an ``array.array``). An image node publishes the bytes
 from ``encode_image`` (``Publisher.publish`` takes bytes) and an image subscriber asks rclpy for the
 raw bytes (``create_subscription(..., raw=True)``) and reads them with ``decode_image``: one copy of
-the pixels each way, and the pixel array is a view of the received buffer. The bytes are exactly what
-``rclpy.serialization.serialize_message`` produces (tests/ros/test_image_cdr.py checks it), so
-subscribers that take ``Image`` messages see no difference.
+the pixels each way, and the pixel array is a view of the received buffer. The bytes are the layout
+``rclpy.serialization.serialize_message`` produces, field for field (only the alignment padding, which
+rclpy leaves unset, may differ): tests/ros/test_image_cdr.py deserializes them with rclpy back to the same
+message, so subscribers that take ``Image`` messages see no difference.
 
 Layout (OMG CDR version 1, as Fast DDS serializes ROS 2 messages): a 4-byte encapsulation header
 (``00 01``: little endian, ``00 00``: big endian), then each field aligned to its own size, counted

@@ -35,7 +35,7 @@ instead of LARGE_DATA (one-way delivery of two frames within noise of each other
 frame in its own callback as it arrives (the second frame was already waiting behind the first one's
 encoding: p50 13.1 ms against 11.6); two torch threads (no faster at this model size). What a tick still
 costs on the 2-core CPU (py-spy over 200 quiet ticks, this process): inference ~30% of the node's CPU,
-the rclpy executor's wait-set building and message takes ~35%, crop and resize ~10%. Inference runs
+the rclpy executor's wait-set building and message takes ~38% (the wait included), crop and resize ~10%. Inference runs
 cold: the same traced actor takes 2.05 ms when called back to back and 3.5-4.0 ms when called every
 10-100 ms, sleeping or busy in between (measured in one process, one thread); the tick pays the cold figure.
 """
