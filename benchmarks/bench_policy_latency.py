@@ -32,6 +32,7 @@ Measures; never passes or fails (exit 0 unless the node does not come up).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -101,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--height", type=int, default=480)
     parser.add_argument("--overrides", default="", help="extra hydra overrides for the node")
     parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument("--samples", type=Path,
+                        help="write every measured tick here (CSV: tick, seconds since the first, latency ms)")
     parser.add_argument("--default-transports", action="store_true",
                         help="Fast DDS's default transports instead of the graph's (launch/fastdds_profile.xml)")
     args = parser.parse_args(argv)
@@ -165,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         period = 1.0 / args.rate
         stamps = []
+        gc.freeze()  # this process's own collections must not delay a tick's publishing (see the node's GcPauses)
         node_pid = supervisor.processes[0].popen.pid
         for i in range(30 + ticks):
             if i == 30:
@@ -184,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         wall = time.monotonic() - wall_start
         time.sleep(1.5)  # the node's telemetry goes out once a second
         latencies = np.array([received[s] - s for s in stamps if s in received]) * 1000.0
+        if args.samples:
+            rows = [f"{i},{s - stamps[0]:.4f},{(received[s] - s) * 1000.0:.3f}" for i, s in enumerate(stamps) if s in received]
+            args.samples.write_text("tick,time_s,latency_ms\n" + "\n".join(rows) + "\n")
         node_values: dict[str, str] = {}
         for array in diagnostics:
             for status in array.status:
@@ -220,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         "node_deadline_misses": int(node_values.get("deadline_misses", -1)),
         "node_gc_full_collections": int(node_values.get("gc_full_collections", -1)),
         "node_gc_pause_ms_max": float(node_values.get("gc_pause_ms_max", "nan")),
+        "node_cuda_graph": node_values.get("cuda_graph") == "True",
     }
     for stage in STAGES:  # the node's own view (last 2000 ticks, warm-up included)
         for q in ("p50", "p99", "max"):
@@ -227,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             if key in node_values:
                 results[f"node_{key}"] = float(node_values[key])
     print(f"policy latency, {results['cameras']} cameras {results['image_size']} rgb8 -> policy/action, "
-          f"device {results['device']}, {results['ticks']} ticks at {args.rate:g} Hz "
+          f"device {results['device']}{', CUDA graph' if results['node_cuda_graph'] else ''}, {results['ticks']} ticks at {args.rate:g} Hz "
           f"({results['ticks_unanswered']} unanswered; node: {results['node_ticks']} ticks, "
           f"{results['node_stale_ticks']} stale, {results['node_deadline_misses']} over the control period)")
     print(f"node CPU {results['node_cpu_ms_per_tick']:.2f} ms/tick ({results['node_page_faults_per_tick']:.0f} page faults), bench CPU {results['bench_cpu_ms_per_tick']:.2f} ms/tick, "

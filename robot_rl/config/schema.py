@@ -176,9 +176,11 @@ class PolicyConfig:
     trigger: str = "frames"  # frames (act when every camera has a new frame, at most control_hz) | timer
     warmup_steps: int = 10  # forward passes per actor copy on configure, before the first real tick
     seed: int = 0  # initial (untrained) weights and the sampling noise when deterministic=false
-    # torch intra-op threads on the CPU device: keep below the idle cores; when threads outnumber free cores
-    # (cameras, DDS, other nodes) inference stalls for tens of ms (measured: 2 threads on 2 busy cores, p50 7 -> 68 ms)
+    # the node's CPU threads (torch intra-op, OpenCV's resize), on any device: keep below the idle cores; when threads
+    # outnumber free cores (cameras, DDS, other nodes) inference stalls for tens of ms (measured: 2 threads on 2
+    # busy cores, p50 7 -> 68 ms)
     cpu_threads: int = 1
+    cuda_graphs: bool = True  # on CUDA, replay the deterministic actor as a CUDA graph (robot_rl.policy.cuda_graph)
 
     def __post_init__(self) -> None:
         _require(self.trigger in ("frames", "timer"), f"policy.trigger={self.trigger!r}: use frames or timer")

@@ -35,9 +35,13 @@ def coded(version: int) -> tuple[Actor, float]:
     return actor, code
 
 
-@pytest.fixture
-def runner() -> Iterator[PolicyRunner]:
-    r = PolicyRunner(CONFIG, CAMERAS, SIZE, device="cpu")
+# CI has no GPU: the CUDA cases run where one is (on the GPU machine: pytest tests/policy/test_runner.py)
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@pytest.fixture(params=["cpu", pytest.param("cuda", marks=needs_cuda)])
+def runner(request: pytest.FixtureRequest) -> Iterator[PolicyRunner]:
+    r = PolicyRunner(CONFIG, CAMERAS, SIZE, device=request.param)
     yield r
     r.close()
 
@@ -178,5 +182,30 @@ def test_the_traced_actor_acts_as_the_eager_one_and_follows_weights_copied_in_pl
                 assert not np.allclose(action.twist, eager[:6], atol=1e-6)  # sampled around the mean
         with pytest.raises(ValueError, match="state has 3 values"):
             runner.act(images, np.zeros(3, np.float32))
+    finally:
+        runner.close()
+
+
+@needs_cuda
+def test_on_cuda_the_graph_acts_as_the_eager_actor_on_each_tick_inputs_and_swapped_weights(tmp_path: Path) -> None:
+    runner = PolicyRunner(CONFIG, CAMERAS, SIZE, device="cuda")
+    try:
+        assert runner.graphed
+        rng = np.random.default_rng(0)
+        for version in (1, 2, 3):
+            torch.manual_seed(version)
+            trained = Actor(CONFIG, CAMERAS, SIZE).eval()
+            runner.request(save_weights(trained, tmp_path, version))
+            assert runner.wait_idle(5.0) is False  # loaded into the standby copy, swapped at the next tick
+            images = {c: rng.integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8) for c in CAMERAS}
+            state = rng.standard_normal(CONFIG.state_dim).astype(np.float32)
+            action = runner.act(images, state)
+            with torch.no_grad():  # the same network on the CPU, eagerly
+                cpu_images = {c: torch.from_numpy(image).unsqueeze(0) for c, image in images.items()}
+                expected = trained.act(cpu_images, torch.from_numpy(state).unsqueeze(0))[0].numpy()
+            assert action.version == version
+            # cuDNN convolutions run in TF32 by default: agreement to ~1e-3, not float32's 1e-6
+            np.testing.assert_allclose(action.twist, expected[:6], atol=2e-3)
+            np.testing.assert_allclose(action.gripper, expected[6], atol=2e-3)
     finally:
         runner.close()
