@@ -146,8 +146,9 @@ def run(config: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
                            group_info(cameras, args.image_size, scale.tolist(), cfg.robot.control_hz,
                                       state_dim=cfg.policy.model.state_dim))
     trainer = Trainer(cfg, open_replay_sampler(cfg, seed), console=False, resume=False)
-    session = SimSession(sim, scale, writer, image_size=args.image_size, render=pixel, cube_in_state=not pixel)
-    evaluator = SimSession(sim, scale, None, image_size=args.image_size, render=pixel, cube_in_state=not pixel)
+    cube = {"render": pixel, "cube_in_state": not pixel, "cube_offset": args.cube_offset}
+    session = SimSession(sim, scale, writer, image_size=args.image_size, **cube)
+    evaluator = SimSession(sim, scale, None, image_size=args.image_size, **cube)
     operator = CorrectingOperator(sim.control_dt, max_speed=cfg.policy.max_linear_speed,
                                   demo_episodes=args.demos, patience_ticks=args.patience)
     explore = actor_policy(trainer, deterministic=False)
@@ -184,7 +185,7 @@ def run(config: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
                                         args.max_steps) if args.eval else (None, None))
     writer.close()
     sim.close()
-    return {"config": config, "seed": seed, "device": str(trainer.device),
+    return {"config": config, "seed": seed, "device": str(trainer.device), "cube_offset": args.cube_offset,
             "success_rate_final": float(np.mean([c["success"] for c in training])) if training else 0.0,
             "policy_only_success_rate": evaluation, "policy_only_failures": failures,
             "intervention_rate_final": (float(np.sum([c["intervention_steps"] for c in training])
@@ -270,6 +271,8 @@ def main() -> None:
     parser.add_argument("--learning-starts", type=int, default=-1,
                         help="environment steps before the first update (-1: once the --demos episodes are recorded)")
     parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--cube-offset", action="store_true",
+                        help="state config: the cube relative to the end effector (cube - ee), not in the base frame")
     parser.add_argument("--override", action="append", default=[], help="further config override KEY=VALUE")
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--merge", type=Path, nargs="+", default=[],

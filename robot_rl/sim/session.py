@@ -75,11 +75,14 @@ class SimSession:
     """Runs and records episodes on one ``PickCubeSim``; ``run_episode`` once per episode."""
 
     def __init__(self, sim: PickCubeSim, scale: npt.NDArray[np.float32], writer: EpisodeWriter | None = None,
-                 image_size: int = 128, render: bool = True, cube_in_state: bool = False) -> None:
+                 image_size: int = 128, render: bool = True, cube_in_state: bool = False,
+                 cube_offset: bool = False) -> None:
         self.sim, self.scale, self.writer = sim, np.asarray(scale, dtype=np.float32), writer
         self.render, self.image_size = render, image_size
-        # the low-dimensional configuration: the simulator's cube position stands in for the cameras
+        # the low-dimensional configuration: the simulator's cube position stands in for the cameras;
+        # cube_offset gives it relative to the end effector (cube - ee) instead of in the base frame
         self.cube_in_state = cube_in_state
+        self.cube_offset = cube_offset
         cameras = writer.info.camera_names if writer is not None else sim.camera_names
         self._blank = {c: np.zeros((image_size, image_size, 3), np.uint8) for c in cameras}
         self.episodes = 0
@@ -115,7 +118,8 @@ class SimSession:
         for steps in range(1, max_steps + 1):
             state = observation_state(observation)
             if self.cube_in_state:
-                state = np.concatenate([state, sim.cube_position()]).astype(np.float32)
+                cube_state = sim.cube_position() - (observation.ee_position if self.cube_offset else 0.0)
+                state = np.concatenate([state, cube_state]).astype(np.float32)
             images = self.images()
             trajectory.append(observation.ee_position.copy())
             proposal = (np.asarray(policy(images, state), dtype=np.float32) if policy is not None

@@ -80,3 +80,28 @@ def test_the_operator_corrects_a_policy_driving_away_and_both_actions_are_record
     np.testing.assert_allclose(policy[flags][:, 0], -0.6)  # ...while the policy still wanted to back off
     assert set(source[flags]) == {Source.HUMAN} and set(source[~flags]) == {Source.POLICY}
     assert np.asarray(array(group, "data/reward")[:n])[-1] == 1.0
+
+
+@pytest.mark.parametrize("cube_offset", [False, True])
+def test_the_low_dimensional_state_ends_with_the_cube_in_the_base_frame_or_relative_to_the_gripper(
+        cfg: RobotRLConfig, cube_offset: bool) -> None:
+    sim = PickCubeSim(cfg.sim, cfg.robot, cfg.cameras.names, render=False)
+    seen: list[np.ndarray] = []
+
+    def policy(images: object, state: np.ndarray) -> np.ndarray:
+        seen.append(state.copy())
+        return np.array([0.5, 0.0, -0.3, 0.0, 0.0, 0.0, -1.0], dtype=np.float32)  # moves, never grasps
+
+    try:
+        scale = action_scale(cfg.policy.max_linear_speed, cfg.policy.max_angular_speed)
+        session = SimSession(sim, scale, None, render=False, cube_in_state=True, cube_offset=cube_offset)
+        session.run_episode(policy, None, 5, seed=0)
+        cube = sim.cube_position()  # resting where it started (settling by ~0.1 mm): the policy never touched it
+    finally:
+        sim.close()
+    assert len(seen) == 5
+    for state in seen:  # the policy state starts with the end effector's position (robot_rl.policy.state)
+        ee = state[:3]
+        expected = cube - ee if cube_offset else cube
+        np.testing.assert_allclose(state[-3:], expected, atol=1e-3)  # the two frames differ by tens of cm
+    assert np.linalg.norm(seen[-1][:3] - seen[0][:3]) > 1e-3  # the arm moved, so the offset changed with it
