@@ -30,7 +30,7 @@ Latency (``benchmarks/bench_policy_latency.py``; what was measured and kept):
   device tensors allocated once (a fresh ``pin_memory()`` a tick had a 14 ms p99), the deterministic
   actor replays as a CUDA graph (``policy.cuda_graphs``; inference p50 1.47 -> 0.17 ms), and
   ``policy.cpu_threads`` caps torch's and OpenCV's pools on every device (uncapped, the node used
-  138 ms of CPU per 100 ms tick; capped, 7-8 ms). Publish -> action p50 7.5 -> 4.6-5.1 ms; the p99
+  138 ms of CPU per 100 ms tick; capped, 6.9-7.5 ms). Publish -> action p50 7.5 -> 4.6-5.1 ms; the p99
   (~22 ms) is the receive stage's tail, the same with 320x240 frames.
 
 Measured and not kept: rclpy's EventsExecutor (with rclpy 9.1.2 this node served no callbacks and spun
