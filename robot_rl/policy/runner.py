@@ -89,6 +89,7 @@ class DeviceInputs:
         self.host_state = torch.empty((1, state_dim), dtype=torch.float32).pin_memory()
         self.images = {c: torch.empty_like(t, device=device) for c, t in self.host_images.items()}
         self.state = torch.empty_like(self.host_state, device=device)
+        self.device = device
         self._uploaded = torch.cuda.Event()
 
     def upload(self, images: Mapping[str, npt.NDArray[np.uint8]],
@@ -99,7 +100,7 @@ class DeviceInputs:
             self.images[camera].copy_(host, non_blocking=True)
         self.host_state.numpy()[0] = state
         self.state.copy_(self.host_state, non_blocking=True)
-        self._uploaded.record()
+        self._uploaded.record(torch.cuda.current_stream(self.device))  # the copies' stream, on cuda:N too
         return self.images, self.state
 
 
