@@ -39,7 +39,10 @@ for ~0.6 ms a tick over the trace), ``RMW_FASTRTPS_PUBLICATION_MODE=ASYNCHRONOUS
 shared-memory ``maxMessageSize`` (no change); Fast DDS with SHM only, UDP only or its default transports
 instead of LARGE_DATA (one-way delivery of two frames within noise of each other); encoding each camera's
 frame in its own callback as it arrives (the second frame was already waiting behind the first one's
-encoding: p50 13.1 ms against 11.6); two torch threads (no faster at this model size). What a tick still
+encoding: p50 13.1 ms against 11.6); two torch threads (no faster at this model size); rclpy's
+MultiThreadedExecutor (2 threads, image callbacks in a reentrant group, a lock around the tick) so the
+second frame is taken while the first is resized (interleaved runs of 300 ticks: p50 18.4 and 33.7 ms
+against 13.7 and 15.5, node CPU 23-26 against 14.5 ms a tick). What a tick still
 costs on the 2-core CPU (py-spy over 200 quiet ticks, this process): inference ~30% of the node's CPU,
 the rclpy executor's wait-set building and message takes ~38% (the wait included), crop and resize ~10%. Inference runs
 cold: the same traced actor takes 2.05 ms when called back to back and 3.5-4.0 ms when called every
