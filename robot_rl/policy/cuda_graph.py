@@ -2,9 +2,10 @@
 
 The default actor is ~30 small modules; on a GPU each of their kernels costs a launch from the host,
 and at batch size 1 the launches, not the arithmetic, are the inference time. A graph captured once
-replays them all with one call. It reads its inputs from fixed device tensors and writes its output
-into a fixed tensor, so the caller copies the observation into ``inputs`` (``PolicyRunner`` uploads
-straight into them) and reads ``output`` after ``replay``.
+replays them all with one call (the default actor on an H100: 1.47 -> 0.17 ms at p50, action copied back
+included). It reads its inputs from fixed device tensors and writes its output into a fixed tensor, so
+the caller copies the observation into ``images`` and ``state`` (``PolicyRunner`` uploads straight into
+them) and reads what the call returns before the next call.
 
 The graph holds the addresses of the actor's parameters, not their values: weights copied in place
 (``robot_rl.models.weights.apply_weights``) are what the next replay computes with, exactly as for the
