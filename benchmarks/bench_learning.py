@@ -150,9 +150,10 @@ def run(config: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
                            group_info(cameras, args.image_size, scale.tolist(), cfg.robot.control_hz,
                                       state_dim=cfg.policy.model.state_dim))
     trainer = Trainer(cfg, open_replay_sampler(cfg, seed), console=False, resume=False)
-    cube = {"render": pixel, "cube_in_state": not pixel, "cube_offset": args.cube_offset}
-    session = SimSession(sim, scale, writer, image_size=args.image_size, **cube)
-    evaluator = SimSession(sim, scale, None, image_size=args.image_size, **cube)
+    observe = {"image_size": args.image_size, "render": pixel, "cube_in_state": not pixel,
+               "cube_offset": args.cube_offset}
+    session = SimSession(sim, scale, writer, **observe)
+    evaluator = SimSession(sim, scale, None, **observe)
     operator = CorrectingOperator(sim.control_dt, max_speed=cfg.policy.max_linear_speed,
                                   demo_episodes=args.demos, patience_ticks=args.patience)
     explore = actor_policy(trainer, deterministic=False)

@@ -229,7 +229,8 @@ class LearnerConfig:
     # weight of a pull of the actor's mean action towards the warm-started actor's (frozen when the warm start
     # ends) on every batch state, the policy's own included: the imitation term only holds the operator's states.
     # The simulated pick's policy-only success over 50 online episodes went from 15-100% (8 runs) to 75-100%
-    # (9 seeds, mean 94%) with 10 (benchmarks/bench_learning.py); costs one more actor pass per actor update
+    # (9 seeds, mean 94%) with 10, cube in the base frame; 95-100% (mean 98%) with the cube relative to the
+    # gripper (benchmarks/bench_learning.py); costs one more actor pass per actor update
     reference_weight: float = 0.0
     # --- discrete gripper critic (robot_rl.learn.gripper) ---
     gripper_critic: bool = True  # train a close/stay/open double-Q critic and distil its choice into the actor

@@ -89,6 +89,7 @@ class PolicyServerNode(RobotRLLifecycleNode):
         self.counts = {"ticks": 0, "stale_ticks": 0, "nonfinite_actions": 0, "deadline_misses": 0}
         self.status = (OK, "")
         self.gc_pauses: GcPauses | None = None
+        self.device_label = ""
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -108,8 +109,9 @@ class PolicyServerNode(RobotRLLifecycleNode):
             self.get_logger().error(f"configure failed: {err}")
             self.release()
             return TransitionCallbackReturn.FAILURE
+        self.device_label = describe_device(self.runner.device)  # once: /diagnostics repeats it every second
         graph = ", CUDA graph" if self.runner.graphed else ""
-        self.get_logger().info(f"actor on {describe_device(self.runner.device)}{graph}, "
+        self.get_logger().info(f"actor on {self.device_label}{graph}, "
                                f"weights v{self.runner.weights.version}, "
                                f"warm tick {warm_s * 1000:.1f} ms")
         self.frames = FrameBuffers(cameras)
@@ -285,7 +287,7 @@ class PolicyServerNode(RobotRLLifecycleNode):
             values["gc_full_collections"] = self.gc_pauses.collections[2]
             values["gc_pause_ms_max"] = round(self.gc_pauses.max_pause_s * 1000.0, 3)
         self.diagnostics.set_values(weights_version=st.version, loads_ok=st.loads_ok, loads_rejected=st.loads_rejected,
-                                    last_load_error=st.last_error, device=describe_device(self.runner.device),
+                                    last_load_error=st.last_error, device=self.device_label,
                                     cuda_graph=self.runner.graphed, **self.counts, **values)
 
 
