@@ -117,9 +117,14 @@ class ImageEncoder(nn.Module):
         # channels-last convolutions (NHWC, the layout frames arrive in): measured on a 2-core CPU, the default
         # conv encoder's forward + backward at batch 256, 128x128 takes ~2/3 of the time it takes in NCHW
         self.backbone.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # documented, not in the stubs
-        self.register_buffer("mean", torch.tensor(config.image_mean).view(1, 3, 1, 1) * 255.0, persistent=False)
-        self.register_buffer("inv_std", 1.0 / (torch.tensor(config.image_std).view(1, 3, 1, 1) * 255.0),
-                             persistent=False)
+        # (pixel - 255 mean) / (255 std) as one multiply-add, with the per-channel constants laid out over the whole
+        # H x W x 3 frame: broadcasting a 3-vector over channels-last pixels ran an unvectorised inner loop of 3
+        # (measured on the 2-core CPU: the default actor's cold act 4.15 -> 3.64 ms p50, same outputs to 1e-7)
+        scale = 1.0 / (torch.tensor(config.image_std) * 255.0)
+        shift = -torch.tensor(config.image_mean) * 255.0 * scale
+        self.image_size = image_size
+        self.register_buffer("pixel_scale", scale.expand(1, image_size, image_size, 3).contiguous(), persistent=False)
+        self.register_buffer("pixel_shift", shift.expand(1, image_size, image_size, 3).contiguous(), persistent=False)
         with torch.no_grad():
             flat = self.backbone(torch.zeros(1, 3, image_size, image_size)).numel()
         self.projection = nn.Sequential(nn.Flatten(), nn.Linear(flat, config.image_features),
@@ -133,11 +138,12 @@ class ImageEncoder(nn.Module):
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 ``B x H x W x 3`` -> normalised float ``B x 3 x H x W`` (channels-last memory) on the images' device."""
-        if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[-1] != 3:
-            raise ValueError(f"images must be uint8 B x H x W x 3, got {images.dtype} {tuple(images.shape)}")
-        # one copy (uint8 -> float); the permuted view is NCHW in channels-last memory, as the backbone's weights
-        x = images.float().permute(0, 3, 1, 2)
-        return x.sub_(self.mean).mul_(self.inv_std)  # type: ignore[arg-type]
+        size = self.image_size
+        if images.dtype != torch.uint8 or images.dim() != 4 or tuple(images.shape[1:]) != (size, size, 3):
+            raise ValueError(f"images must be uint8 B x {size} x {size} x 3 (cameras.policy_image_size), got "
+                             f"{images.dtype} {tuple(images.shape)}")
+        x = torch.addcmul(self.pixel_shift, images.float(), self.pixel_scale)  # type: ignore[arg-type]
+        return x.permute(0, 3, 1, 2)  # NCHW in channels-last memory, as the backbone's weights
 
     def backbone_features(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 images -> the backbone's feature map ``B x C x h x w`` (what a frozen encoder lets the

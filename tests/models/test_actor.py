@@ -70,6 +70,8 @@ def test_images_must_be_uint8_hwc_and_every_camera_present() -> None:
         actor({c: v.float() for c, v in images.items()}, state)
     with pytest.raises(KeyError, match="front"):
         actor({"wrist": images["wrist"]}, state)
+    with pytest.raises(ValueError, match="32 x 32"):  # the policy image size, not a shape error deep in the network
+        actor({c: v[:, :16, :16].contiguous() for c, v in images.items()}, state)
     with pytest.raises(ValueError, match="state"):
         actor(images, state[:, :3])
 
@@ -80,6 +82,16 @@ def test_normalisation_runs_on_the_model_with_the_configured_mean_and_std() -> N
     x = encoder.normalize(images)
     assert x.shape == (2, 3, 16, 16) and x.dtype == torch.float32
     assert torch.allclose(x[0], torch.full_like(x[0], -1.0)) and torch.allclose(x[1], torch.ones_like(x[1]))
+
+
+def test_normalisation_applies_each_channels_own_mean_and_std() -> None:
+    mean, std = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
+    encoder = ImageEncoder(ModelConfig(image_mean=mean, image_std=std), 8)
+    images = torch.randint(0, 256, (4, 8, 8, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    expected = (images.float() / 255.0 - torch.tensor(mean)) / torch.tensor(std)
+    x = encoder.normalize(images)
+    assert x.is_contiguous(memory_format=torch.channels_last)  # the layout the backbone's weights are in
+    assert torch.allclose(x.permute(0, 2, 3, 1), expected, atol=1e-5)
 
 
 def test_frozen_pretrained_encoder_loads_from_a_local_file_and_stays_fixed(tmp_path: Path) -> None:
