@@ -92,6 +92,26 @@ def cpu_and_faults(pid: int) -> tuple[float, int]:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), int(fields[7])
 
 
+def node_telemetry(node: Node, timeout_s: float = 5.0) -> dict[str, str]:
+    """The policy server's next /diagnostics report (its per-stage latency and counters), as key -> value.
+
+    Subscribed only after the measurement: the 1 Hz report is a ~45-value message that this process's
+    executor would otherwise convert while an action is due, delaying its receipt in the measured ticks."""
+    values: dict[str, str] = {}
+    reported = threading.Event()
+
+    def on_diagnostics(array: DiagnosticArray) -> None:
+        for status in array.status:
+            if status.name.endswith("policy_server"):
+                values.update({kv.key: kv.value for kv in status.values})
+                reported.set()
+
+    subscription = node.create_subscription(DiagnosticArray, "/diagnostics", on_diagnostics, qos.EVENTS)
+    reported.wait(timeout_s)
+    node.destroy_subscription(subscription)
+    return values
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="200 ticks instead of --ticks")
@@ -123,14 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     node = Node("bench_policy_latency")
     received: dict[float, float] = {}
     arrived = threading.Event()
-    diagnostics: list[DiagnosticArray] = []
 
     def on_action(msg: TwistStamped) -> None:
         received.setdefault(stamp_of(msg), time.time())
         arrived.set()
 
     node.create_subscription(TwistStamped, f"{NS}/policy/action", on_action, qos.COMMAND)
-    node.create_subscription(DiagnosticArray, "/diagnostics", diagnostics.append, qos.EVENTS)
     image_pubs = [node.create_publisher(Image, f"{NS}/camera/{c}/color/image_raw", qos.SENSOR) for c in cameras]
     state_pub = node.create_publisher(JointState, f"{NS}/robot/state", qos.SENSOR)
     pose_pub = node.create_publisher(PoseStamped, f"{NS}/robot/ee_pose", qos.SENSOR)
@@ -189,16 +207,11 @@ def main(argv: list[str] | None = None) -> int:
         node_cpu, node_faults = (a - b for a, b in zip(cpu_and_faults(node_pid), (cpu_start, faults_start)))
         own_cpu = time.process_time() - own_cpu_start
         wall = time.monotonic() - wall_start
-        time.sleep(1.5)  # the node's telemetry goes out once a second
+        node_values = node_telemetry(node)
         latencies = np.array([received[s] - s for s in stamps if s in received]) * 1000.0
         if args.samples:
             rows = [f"{i},{s - stamps[0]:.4f},{(received[s] - s) * 1000.0:.3f}" for i, s in enumerate(stamps) if s in received]
             args.samples.write_text("tick,time_s,latency_ms\n" + "\n".join(rows) + "\n")
-        node_values: dict[str, str] = {}
-        for array in diagnostics:
-            for status in array.status:
-                if status.name.endswith("policy_server"):
-                    node_values.update({kv.key: kv.value for kv in status.values})
     finally:
         executor.shutdown()
         node.destroy_node()
