@@ -122,6 +122,7 @@ class PolicyServerNode(RobotRLLifecycleNode):
                                               s.cameras.policy_image_size)
         self.trigger = FrameSetTrigger(cameras or list(s.cameras.names), rate_hz=s.robot.control_hz)
         self.latency = LatencyStats()
+        self.latency.summary()  # numpy's first percentile call in a process takes ~20 ms: here, not in the loop
         self.deadline_s = period
         pub, sub = self.create_publisher, self.create_subscription
         self.action_pub = pub(TwistStamped, "policy/action", qos.COMMAND)
