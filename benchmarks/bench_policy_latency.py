@@ -61,6 +61,7 @@ import numpy as np  # noqa: E402
 import rclpy  # noqa: E402
 from diagnostic_msgs.msg import DiagnosticArray  # noqa: E402
 from geometry_msgs.msg import PoseStamped, TwistStamped  # noqa: E402
+from rclpy.event_handler import PublisherEventCallbacks, SubscriptionEventCallbacks  # noqa: E402
 from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from rclpy.node import Node  # noqa: E402
 from sensor_msgs.msg import Image, JointState  # noqa: E402
@@ -148,10 +149,14 @@ def main(argv: list[str] | None = None) -> int:
         received.setdefault(stamp_of(msg), time.time())
         arrived.set()
 
-    node.create_subscription(TwistStamped, f"{NS}/policy/action", on_action, qos.COMMAND)
-    image_pubs = [node.create_publisher(Image, f"{NS}/camera/{c}/color/image_raw", qos.SENSOR) for c in cameras]
-    state_pub = node.create_publisher(JointState, f"{NS}/robot/state", qos.SENSOR)
-    pose_pub = node.create_publisher(PoseStamped, f"{NS}/robot/ee_pose", qos.SENSOR)
+    # without rclpy's default QoS event handlers, as in the policy server: each is a waitable in every executor
+    # pass of this process, the one that takes the action
+    quiet_sub, quiet_pub = SubscriptionEventCallbacks(use_default_callbacks=False), PublisherEventCallbacks(use_default_callbacks=False)
+    node.create_subscription(TwistStamped, f"{NS}/policy/action", on_action, qos.COMMAND, event_callbacks=quiet_sub)
+    image_pubs = [node.create_publisher(Image, f"{NS}/camera/{c}/color/image_raw", qos.SENSOR, event_callbacks=quiet_pub)
+                  for c in cameras]
+    state_pub = node.create_publisher(JointState, f"{NS}/robot/state", qos.SENSOR, event_callbacks=quiet_pub)
+    pose_pub = node.create_publisher(PoseStamped, f"{NS}/robot/ee_pose", qos.SENSOR, event_callbacks=quiet_pub)
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     threading.Thread(target=executor.spin, daemon=True).start()
