@@ -32,6 +32,20 @@ Latency (``benchmarks/bench_policy_latency.py``; what was measured and kept):
   ``policy.cpu_threads`` caps torch's and OpenCV's pools on every device (uncapped, the node used
   138 ms of CPU per 100 ms tick; capped, 6.9-7.5 ms). Publish -> action p50 7.5 -> 4.6-5.1 ms; the p99
   (~22 ms) is the receive stage's tail, the same with 320x240 frames.
+- the actor normalises pixels in one multiply-add (``robot_rl.models.encoders``): node inference p50
+  3.9-4.2 -> 3.2-3.3 ms on the 2-core CPU;
+- this node's publishers and subscriptions have no rclpy default event handlers (``create_subscription``
+  below): an executor pass 0.53 -> 0.17 ms, node CPU 13.2-14.1 -> 12.3 ms a tick; the latency windows are
+  summarised in one percentile call (``robot_rl.policy.telemetry``, 2.5 -> 0.75 ms on the executor a second).
+  Publish -> action over 1000 ticks on the 2-core VM: p50 12.7-13.3 -> 11.6 ms, p99 17.2 ms.
+
+Where a tick goes now on the 2-core CPU (median of 160 ticks, ms after the stamp, from timestamps in the
+callbacks and around rclpy's wait): the bench has handed both frames to DDS at 2.1; rclpy's wait returns
+at 2.4 (strace of one tick: Fast DDS's shared-memory thread woke the executor's thread 0.3 ms after the
+first publish, and that thread got a core 1.3 ms later, while the bench published and the shared-memory
+thread received the frames); state callbacks done 3.0; the first frame's callback 4.6, the second's
+6.1 (each: taking the 900 KB message, 0.5-0.8, and its crop and resize, ~0.6); inference 6.9-10.4;
+action published 10.9, received by the bench 11.7.
 
 Measured and not kept: rclpy's EventsExecutor (with rclpy 9.1.2 this node served no callbacks and spun
 a core), ``torch.export`` (slower than eager), ``torch.compile`` (115 s to compile on a busy 2-core CPU
@@ -42,7 +56,13 @@ frame in its own callback as it arrives (the second frame was already waiting be
 encoding: p50 13.1 ms against 11.6); two torch threads (no faster at this model size); rclpy's
 MultiThreadedExecutor (2 threads, image callbacks in a reentrant group, a lock around the tick) so the
 second frame is taken while the first is resized (interleaved runs of 300 ticks: p50 18.4 and 33.7 ms
-against 13.7 and 15.5, node CPU 23-26 against 14.5 ms a tick). What a tick still
+against 13.7 and 15.5, node CPU 23-26 against 14.5 ms a tick); the two cameras' encoders in parallel,
+forked in the trace (``torch.jit.fork``) or on a worker thread (4.06 and 4.28 ms against 4.15 and 3.98: on
+this VM two threads of convolutions take as long as one after the other, and two torch threads took 8.6
+ms); oneDNN's prepacked weights (``torch.jit.optimize_for_inference`` on a frozen trace: 2.5 against 3.8
+ms back to back, but 4.1 against 4.1 ms called every 100 ms, and freezing would need a retrace per weights
+swap); the node at nice -10 or alone on one core, and glibc's thresholds in the publishing process (no
+change in any). What a tick still
 costs on the 2-core CPU (py-spy over 200 quiet ticks, this process): inference ~30% of the node's CPU,
 the rclpy executor's wait-set building and message takes ~38% (the wait included), crop and resize ~10%. Inference runs
 cold: the same traced actor takes 2.05 ms when called back to back and 3.5-4.0 ms when called every
