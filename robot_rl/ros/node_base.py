@@ -23,6 +23,7 @@ from rclpy.parameter import Parameter
 
 from robot_rl.config import ConfigError, RobotRLConfig, load_config, to_object
 from robot_rl.ros.diagnostics import ERROR, Diagnostics
+from robot_rl.ros.process_memory import keep_large_buffers
 
 DEFAULT_CONFIG = "sim"
 
@@ -107,6 +108,7 @@ def run_node(
 
     A configuration mistake is reported as one line (exit 2), not a traceback.
     """
+    keep_large_buffers()  # before rclpy allocates its first message buffers (robot_rl.ros.process_memory)
     rclpy.init(args=args)
     node: Node | None = None
     try:

@@ -19,9 +19,10 @@ Latency (``benchmarks/bench_policy_latency.py``; what was measured and kept):
 
 - each frame is cropped and resized in its own callback, so a tick waits for the last camera's resize
   only, and the 900 KB message is released at once;
-- glibc keeps freed frame buffers for reuse and the objects alive after configure are frozen out of
-  the garbage collector (``robot_rl.policy.process``): a full collection of them took ~95 ms, at a
-  moment no one picks; ``gc_full_collections`` and ``gc_pause_ms_max`` are on /diagnostics;
+- glibc keeps freed frame buffers for reuse (``robot_rl.ros.process_memory``, every node) and the objects
+  alive after configure are frozen out of the garbage collector (``robot_rl.policy.process``): a full
+  collection of them took ~95 ms, at a moment no one picks; ``gc_full_collections`` and
+  ``gc_pause_ms_max`` are on /diagnostics;
 - deterministic actions run through a TorchScript trace of the actor (``robot_rl.policy.traced``);
 - frames arrive as raw CDR bytes read with numpy (``robot_rl.ros.image_cdr``); that mostly saves the
   publishers' CPU (building and serializing a 640x480 ``Image`` in rclpy ~1 ms, ``encode_image``
@@ -86,7 +87,7 @@ from robot_rl.models.weights import WeightsError, WeightsInfo, latest_weights
 from robot_rl.perception import CameraFrame, FrameBuffers, ImageFormatError, ObservationAssembler
 from robot_rl.perception.image import crop_resize
 from robot_rl.policy import FrameSetTrigger, LatencyStats
-from robot_rl.policy.process import GcPauses, freeze_startup_objects, keep_large_buffers
+from robot_rl.policy.process import GcPauses, freeze_startup_objects
 from robot_rl.policy.runner import DeviceError, PolicyRunner, describe_device
 from robot_rl.ros import qos
 from robot_rl.ros.diagnostics import ERROR, OK, WARN
@@ -327,7 +328,6 @@ class PolicyServerNode(RobotRLLifecycleNode):
 
 
 def main(args: list[str] | None = None) -> int:
-    keep_large_buffers()  # before rclpy allocates its first message buffers (robot_rl.policy.process)
     return run_node(PolicyServerNode, args)
 
 
