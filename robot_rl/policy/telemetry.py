@@ -67,12 +67,11 @@ class LatencyStats:
         with self._lock:
             for row, n in enumerate(np.minimum(self._recorded, self._samples.shape[1])):
                 groups.setdefault(int(n), []).append(row)  # every stage of a tick records once: usually one group
-        out: dict[str, float] = {}
+        stats: dict[str, tuple[float, float, float]] = {}
         for rows in groups.values():
-            for stage, (p50, p99, peak) in self._percentiles_ms(rows).items():
-                out.update({f"latency_ms_{stage}_p50": p50, f"latency_ms_{stage}_p99": p99,
-                            f"latency_ms_{stage}_max": peak})
-        out = {f"latency_ms_{s}_{q}": out[f"latency_ms_{s}_{q}"] for s in self.stages for q in ("p50", "p99", "max")}
+            stats.update(self._percentiles_ms(rows))
+        out = {f"latency_ms_{stage}_{q}": value for stage in self.stages
+               for q, value in zip(("p50", "p99", "max"), stats[stage])}
         if "end_to_end" in self.stages:
             out["latency_ms_p50"] = out["latency_ms_end_to_end_p50"]
             out["latency_ms_p99"] = out["latency_ms_end_to_end_p99"]

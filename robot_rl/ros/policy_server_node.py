@@ -38,7 +38,7 @@ Latency (``benchmarks/bench_policy_latency.py``; what was measured and kept):
 - this node's publishers and subscriptions have no rclpy default event handlers (``create_subscription``
   below): an executor pass 0.53 -> 0.17 ms, node CPU 13.2-14.1 -> 12.3 ms a tick; the latency windows are
   summarised in one percentile call (``robot_rl.policy.telemetry``, 2.5 -> 0.75 ms on the executor a second).
-  Publish -> action over 1000 ticks on the 2-core VM: p50 12.7-13.3 -> 11.6 ms, p99 17.2 ms.
+  Publish -> action over 1000 ticks on the 2-core VM: p50 13.1-13.3 -> 11.6 ms, p99 17.2 ms.
 
 Where a tick goes now on the 2-core CPU (median of 160 ticks, ms after the stamp, from timestamps in the
 callbacks and around rclpy's wait): the bench has handed both frames to DDS at 2.1; rclpy's wait returns
