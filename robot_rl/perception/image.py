@@ -86,9 +86,25 @@ def crop_resize(
         raise ValueError(f"crop={crop!r}: use 'center' or 'none'")
     if image.shape[0] == size and image.shape[1] == size:
         return np.ascontiguousarray(image)
-    if interpolation == "area" and min(image.shape[:2]) > 2 * size:
-        # INTER_AREA at a non-integer factor (480 -> 128) costs ~3 ms a frame; a bilinear step to twice the
-        # size and an exact 2x area step cost ~0.7 ms with the same anti-aliasing at the final size.
-        image = np.asarray(cv2.resize(image, (2 * size, 2 * size), interpolation=cv2.INTER_LINEAR), dtype=np.uint8)
+    if interpolation == "area" and max(image.shape[:2]) >= 2 * size:
+        image, interpolation = halve_to(image, size), "linear"
     resized = cv2.resize(image, (size, size), interpolation=INTERPOLATIONS[interpolation])
     return np.asarray(resized, dtype=np.uint8)
+
+
+def halve_to(image: npt.NDArray[np.uint8], size: int) -> npt.NDArray[np.uint8]:
+    """Average 2x2 blocks (exact INTER_AREA; 2x1 on an axis already near ``size``) until one more halving
+    would go below ``size``.
+
+    What is left to reach ``size`` is a reduction by less than 2, where bilinear interpolation still
+    reads every pixel. INTER_AREA straight from 480 to 128 (a factor of 3.75) costs ~1.9 ms a frame on the
+    2-core VM; halving once and interpolating 240 -> 128 costs ~0.2-0.3 ms, within 2.2 grey levels (mean
+    absolute difference) of it on a test image with 1-pixel detail.
+    """
+    while True:
+        height, width = image.shape[:2]
+        fy, fx = (2 if height >= 2 * size else 1), (2 if width >= 2 * size else 1)
+        if fx == fy == 1:
+            return image
+        image = np.asarray(cv2.resize(image[:height - height % fy, :width - width % fx],
+                                      (width // fx, height // fy), interpolation=cv2.INTER_AREA), dtype=np.uint8)

@@ -1,6 +1,7 @@
 """Crop/resize to the policy input, and the errors for images of the wrong shape or dtype."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -64,3 +65,21 @@ def test_bad_arguments() -> None:
         crop_resize(image, 4, crop="left")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="interpolation"):
         crop_resize(image, 4, interpolation="cubic")
+
+
+@pytest.mark.parametrize("height, width, crop", [(480, 640, "center"), (720, 1280, "center"), (480, 640, "none")])
+def test_one_pixel_detail_averages_out_instead_of_aliasing(height: int, width: int, crop: str) -> None:
+    checker = ((np.indices((height, width)).sum(axis=0) % 2) * 255).astype(np.uint8)
+    out = crop_resize(np.repeat(checker[..., None], 3, axis=2), 128, crop=crop)  # type: ignore[arg-type]
+    assert out.shape == (128, 128, 3)
+    assert np.abs(out.astype(float) - 127.5).max() <= 1.0  # a plain bilinear resize shows stripes
+
+
+def test_the_fast_path_stays_close_to_a_single_inter_area_resize() -> None:
+    rng = np.random.default_rng(0)
+    rows, cols = np.indices((480, 640))
+    image = (128 + 60 * np.sin(cols / 37.0)[..., None] + 50 * np.cos(rows / 23.0)[..., None]
+             + rng.normal(0, 8, (480, 640, 3)))
+    image = np.clip(image, 0, 255).astype(np.uint8)
+    reference = cv2.resize(center_crop_square(image), (128, 128), interpolation=cv2.INTER_AREA)
+    assert np.abs(crop_resize(image, 128).astype(float) - reference).mean() < 2.5
