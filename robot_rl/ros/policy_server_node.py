@@ -88,6 +88,7 @@ from robot_rl.perception import CameraFrame, FrameBuffers, ImageFormatError, Obs
 from robot_rl.perception.image import crop_resize
 from robot_rl.policy import FrameSetTrigger, LatencyStats
 from robot_rl.policy.process import GcPauses, freeze_startup_objects
+from robot_rl.ros.lean_executor import LeanExecutor
 from robot_rl.policy.runner import DeviceError, PolicyRunner, describe_device
 from robot_rl.ros import qos
 from robot_rl.ros.diagnostics import ERROR, OK, WARN
@@ -328,7 +329,7 @@ class PolicyServerNode(RobotRLLifecycleNode):
 
 
 def main(args: list[str] | None = None) -> int:
-    return run_node(PolicyServerNode, args)
+    return run_node(PolicyServerNode, args, executor_factory=LeanExecutor)
 
 
 if __name__ == "__main__":
