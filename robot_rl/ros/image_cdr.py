@@ -30,8 +30,8 @@ from rclpy.subscription import Subscription
 from sensor_msgs.msg import Image
 
 from robot_rl.perception.image import ImageFormatError
+from robot_rl.ros.cdr import BIG_ENDIAN, LITTLE_ENDIAN, pad, put_string
 
-_LITTLE, _BIG = b"\x00\x01\x00\x00", b"\x00\x00\x00\x00"
 
 
 @dataclass(frozen=True)
@@ -66,14 +66,14 @@ def encode_image(image: npt.NDArray[np.uint8], sec: int, nanosec: int, frame_id:
         raise ImageFormatError(f"image of shape {image.shape} and dtype {image.dtype}: encode_image takes "
                                "HxWx3 uint8 RGB")
     height, width = image.shape[:2]
-    out = bytearray(_LITTLE)
+    out = bytearray(LITTLE_ENDIAN)
     out += struct.pack("<iI", sec, nanosec)
-    _put_string(out, frame_id)
-    _pad(out, 4)
+    put_string(out, frame_id)
+    pad(out, 4)
     out += struct.pack("<II", height, width)
-    _put_string(out, "rgb8")
+    put_string(out, "rgb8")
     out += b"\x00"  # is_bigendian
-    _pad(out, 4)
+    pad(out, 4)
     out += struct.pack("<II", width * 3, height * width * 3)
     return b"".join((out, np.ascontiguousarray(image).data))  # one copy of the pixels
 
@@ -113,26 +113,16 @@ def decode_image(raw: bytes | bytearray | memoryview) -> WireImage:
     return WireImage(sec, nanosec, frame_id, height, width, encoding, is_bigendian, step, data)
 
 
-def _put_string(out: bytearray, text: str) -> None:
-    _pad(out, 4)
-    encoded = text.encode() + b"\x00"
-    out += struct.pack("<I", len(encoded)) + encoded
-
-
-def _pad(out: bytearray, alignment: int) -> None:
-    out += b"\x00" * (-(len(out) - 4) % alignment)  # alignment counts from the end of the 4-byte header
-
-
 class _Reader:
     """Reads CDR fields in order, aligned, with bounds checks."""
 
     def __init__(self, raw: bytes | bytearray | memoryview) -> None:
         self.buffer = memoryview(raw).cast("B")
         header = bytes(self.buffer[:4])
-        if header not in (_LITTLE, _BIG):
+        if header not in (LITTLE_ENDIAN, BIG_ENDIAN):
             raise ImageFormatError(f"not a CDR-serialized message: encapsulation header {header.hex()} (expected "
-                                   f"{_LITTLE.hex()} or {_BIG.hex()})")
-        self.order = "<" if header == _LITTLE else ">"
+                                   f"{LITTLE_ENDIAN.hex()} or {BIG_ENDIAN.hex()})")
+        self.order = "<" if header == LITTLE_ENDIAN else ">"
         self.offset = 4
 
     def take(self, code: str) -> int:

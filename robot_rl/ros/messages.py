@@ -10,6 +10,7 @@ from geometry_msgs.msg import PoseStamped
 from sensor_msgs.msg import JointState
 
 from robot_rl.policy.state import policy_state
+from robot_rl.ros.cdr import stamp_parts
 
 
 def stamp_s(stamp: Any) -> float:
@@ -19,8 +20,8 @@ def stamp_s(stamp: Any) -> float:
 
 def to_stamp(seconds: float) -> TimeMsg:
     """Seconds -> builtin_interfaces/Time, rounded to the nanosecond."""
-    sec, nanosec = divmod(round(seconds * 1e9), 1_000_000_000)
-    return TimeMsg(sec=int(sec), nanosec=int(nanosec))
+    sec, nanosec = stamp_parts(seconds)
+    return TimeMsg(sec=sec, nanosec=nanosec)
 
 
 def joint_position(msg: JointState, name: str) -> float | None:

@@ -92,8 +92,8 @@ from robot_rl.ros.lean_executor import LeanExecutor
 from robot_rl.policy.runner import DeviceError, PolicyRunner, describe_device
 from robot_rl.ros import qos
 from robot_rl.ros.diagnostics import ERROR, OK, WARN
+from robot_rl.ros.cdr import TwistStampedEncoder, encode_float32
 from robot_rl.ros.image_cdr import WireImage, subscribe_images
-from robot_rl.ros.messages import to_stamp
 from robot_rl.ros.node_base import RobotRLLifecycleNode, run_node
 from robot_rl.ros.robot_state_input import RobotStateInput
 
@@ -113,6 +113,8 @@ class PolicyServerNode(RobotRLLifecycleNode):
         self.status = (OK, "")
         self.gc_pauses: GcPauses | None = None
         self.device_label = ""
+        self.twist_encoder: TwistStampedEncoder | None = None
+        self.twist_scale = np.ones(6)
 
     # rclpy gives every publisher and subscription default event handlers (incompatible QoS, incompatible type),
     # each a waitable that the executor puts back into its wait set on every wake-up: in a lifecycle node with
@@ -162,6 +164,8 @@ class PolicyServerNode(RobotRLLifecycleNode):
         self.deadline_s = period
         pub, sub = self.create_publisher, self.create_subscription
         self.action_pub = pub(TwistStamped, "policy/action", qos.COMMAND)
+        self.twist_encoder = TwistStampedEncoder(s.robot.base_frame)
+        self.twist_scale = np.array([s.policy.max_linear_speed] * 3 + [s.policy.max_angular_speed] * 3)
         self.gripper_pub = pub(Float32, "policy/gripper", qos.COMMAND)
         self.version_pub = pub(String, "policy/weights_version", qos.LATCHED)
         self.entities = [self.action_pub, self.gripper_pub, self.version_pub,
@@ -288,15 +292,11 @@ class PolicyServerNode(RobotRLLifecycleNode):
             self.set_status(OK, "acting")
 
     def publish_action(self, obs_stamp: float, twist: np.ndarray, gripper: float) -> None:
-        s = self.settings
-        msg = TwistStamped()
-        msg.header.stamp = to_stamp(obs_stamp)
-        msg.header.frame_id = s.robot.base_frame
-        lin, ang = twist[:3] * s.policy.max_linear_speed, twist[3:] * s.policy.max_angular_speed
-        msg.twist.linear.x, msg.twist.linear.y, msg.twist.linear.z = (float(v) for v in lin)
-        msg.twist.angular.x, msg.twist.angular.y, msg.twist.angular.z = (float(v) for v in ang)
-        self.action_pub.publish(msg)
-        self.gripper_pub.publish(Float32(data=float(gripper)))
+        # serialized here (robot_rl.ros.cdr): building the messages in Python and converting them took ~0.41 ms
+        assert self.twist_encoder is not None
+        scaled = (twist * self.twist_scale).tolist()
+        self.action_pub.publish(self.twist_encoder.encode(obs_stamp, scaled[:3], scaled[3:]))
+        self.gripper_pub.publish(encode_float32(float(gripper)))
 
     def publish_version(self) -> None:
         assert self.runner is not None
