@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from robot_rl.policy import STATE_DIM, FrameSetTrigger, LatencyStats, policy_state
+from robot_rl.robot.transforms import quat_to_matrix
 
 
 def test_trigger_waits_for_every_camera_and_acts_once_per_set() -> None:
@@ -70,3 +71,13 @@ def test_policy_state_layout() -> None:
     np.testing.assert_allclose(down, flipped, atol=1e-6)
     with pytest.raises(ValueError, match="quaternion"):
         policy_state([0, 0, 0], [0, 0, 0, 0], 0.0)
+
+
+def test_policy_state_matches_the_rotation_matrix_of_random_poses() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        quat = rng.normal(size=4) * rng.uniform(0.1, 10.0)  # any scale: normalised first
+        position, gripper = rng.normal(size=3), float(rng.uniform(0.0, 0.08))
+        rotation = quat_to_matrix(quat)
+        expected = np.concatenate([position, rotation[:, 0], rotation[:, 1], [gripper]]).astype(np.float32)
+        np.testing.assert_allclose(policy_state(position, quat, gripper), expected, atol=1e-6)
