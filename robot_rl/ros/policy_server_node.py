@@ -39,20 +39,27 @@ Latency (``benchmarks/bench_policy_latency.py``; what was measured and kept):
   below): an executor pass 0.53 -> 0.17 ms, node CPU 13.2-14.1 -> 12.3 ms a tick; the latency windows are
   summarised in one percentile call (``robot_rl.policy.telemetry``, 2.5 -> 0.75 ms on the executor a second).
   Publish -> action over 1000 ticks on the 2-core VM: p50 13.1-13.3 -> 11.6 ms, p99 17.2 ms.
+- the node spins on ``robot_rl.ros.lean_executor.LeanExecutor`` (subscriptions and timers called straight
+  from the wait, no task or guard trigger per callback), frames are halved by exact 2x2 averages before a
+  bilinear step (``crop_resize``, 0.46 -> 0.33-0.39 ms a frame), the action and gripper go out as
+  hand-packed CDR (``robot_rl.ros.cdr``, publish stage 0.43 -> 0.27 ms) and the state vector is built in
+  plain floats (``policy_state``, 52 -> 17 us a robot state). Interleaved 1000-tick runs on the 2-core VM:
+  before 11.0-12.2 ms p50 (node CPU 10.7-11.5 ms a tick), after 9.2-10.1 ms (8.2-8.8 ms a tick).
 
-Where a tick goes now on the 2-core CPU (median of 160 ticks, ms after the stamp, from timestamps in the
-callbacks and around rclpy's wait): the bench has handed both frames to DDS at 2.1; rclpy's wait returns
-at 2.4 (strace of one tick: Fast DDS's shared-memory thread woke the executor's thread 0.3 ms after the
-first publish, and that thread got a core 1.3 ms later, while the bench published and the shared-memory
-thread received the frames); state callbacks done 3.0; the first frame's callback 4.6, the second's
-6.1 (each: taking the 900 KB message, 0.5-0.8, and its crop and resize, ~0.6); inference 6.9-10.4;
-action published 10.9, received by the bench 11.7.
+Where a tick goes now on the 2-core CPU (median of 300 ticks on a quiet VM, ms after the stamp, from
+timestamps in the callbacks and after the executor's wait; that run's p50 was 8.4 ms): the bench has
+handed both frames to DDS at 1.9; the executor's wait returns at 2.3 (its thread does not get a core
+while the bench publishes and Fast DDS's receive thread copies the frames; an earlier strace showed it
+woken 0.3 ms after the first publish); robot state callbacks 2.5-2.7; the first frame's callback 3.6 and
+the second's 4.4 (each: taking the 900 KB message from rclpy ~0.45-0.55, two memory-bound copies, and its
+crop and resize ~0.35); inference 4.9-7.5; the action published at 7.7.
 
 Measured and not kept: rclpy's EventsExecutor (with rclpy 9.1.2 this node served no callbacks and spun
-a core), ``torch.export`` (slower than eager), ``torch.compile`` (115 s to compile on a busy 2-core CPU
-for ~0.6 ms a tick over the trace), ``RMW_FASTRTPS_PUBLICATION_MODE=ASYNCHRONOUS`` and a larger
-shared-memory ``maxMessageSize`` (no change); Fast DDS with SHM only, UDP only or its default transports
-instead of LARGE_DATA (one-way delivery of two frames within noise of each other); encoding each camera's
+a core; re-tested with a bare node: the same, and it ignored SIGTERM), ``torch.export`` (slower than
+eager), ``torch.compile`` (115 s to compile on a busy 2-core CPU for ~0.6 ms a tick over the trace),
+``RMW_FASTRTPS_PUBLICATION_MODE=ASYNCHRONOUS`` and a larger shared-memory ``maxMessageSize`` (no change);
+Fast DDS with SHM only, UDP only or its default transports instead of LARGE_DATA (one-way delivery of two
+frames within noise of each other); encoding each camera's
 frame in its own callback as it arrives (the second frame was already waiting behind the first one's
 encoding: p50 13.1 ms against 11.6); two torch threads (no faster at this model size); rclpy's
 MultiThreadedExecutor (2 threads, image callbacks in a reentrant group, a lock around the tick) so the
@@ -62,10 +69,12 @@ forked in the trace (``torch.jit.fork``) or on a worker thread (4.06 and 4.28 ms
 this VM two threads of convolutions take as long as one after the other, and two torch threads took 8.6
 ms); oneDNN's prepacked weights (``torch.jit.optimize_for_inference`` on a frozen trace: 2.5 against 3.8
 ms back to back, but 4.1 against 4.1 ms called every 100 ms, and freezing would need a retrace per weights
-swap); the node at nice -10 or alone on one core, and glibc's thresholds in the publishing process (no
-change in any). What a tick still
-costs on the 2-core CPU (py-spy over 200 quiet ticks, this process): inference ~30% of the node's CPU,
-the rclpy executor's wait-set building and message takes ~38% (the wait included), crop and resize ~10%. Inference runs
+swap); the node at nice -10 or alone on one core, its DDS threads at nice +5 under the executor's thread, and
+glibc's thresholds in the publishing process (no change in any); the first frames' crop and resize on a
+worker thread while the executor takes the last frame (assemble stage 0.6 -> 1.1 ms: waiting for the
+worker's result cost more than the overlap saved). What a tick cost on the 2-core CPU before the
+LeanExecutor (py-spy over 200 quiet ticks, this process): inference ~30% of the node's CPU, the rclpy
+executor's wait-set building and message takes ~38% (the wait included), crop and resize ~10%. Inference runs
 cold: the same traced actor takes 2.05 ms when called back to back and 3.5-4.0 ms when called every
 10-100 ms, sleeping or busy in between (measured in one process, one thread); the tick pays the cold figure.
 """
