@@ -10,7 +10,9 @@ so launch files select and override, and the defaults live only in ``robot_rl/co
 from __future__ import annotations
 
 import shlex
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -99,6 +101,18 @@ class RobotRLLifecycleNode(LifecycleNode):
 NodeT = TypeVar("NodeT", bound=Node)
 
 
+def stop_on_sigint_through_rclpy_only() -> None:
+    """SIGINT stops a node through rclpy's handler alone: it shuts the context down and the executor returns.
+
+    rclpy's handler (installed by ``rclpy.init``) also calls the Python handler it finds. Python's default
+    raises KeyboardInterrupt at whatever bytecode is running; once it landed half way through rclpy building
+    a ``Task`` (one per callback in ``SingleThreadedExecutor``), whose ``__del__`` then printed a traceback
+    as the node stopped. Call before ``rclpy.init``, from the main thread.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, lambda signum, frame: None)
+
+
 def run_node(
     make_node: Callable[[], NodeT],
     args: list[str] | None = None,
@@ -109,6 +123,7 @@ def run_node(
     A configuration mistake is reported as one line (exit 2), not a traceback.
     """
     keep_large_buffers()  # before rclpy allocates its first message buffers (robot_rl.ros.process_memory)
+    stop_on_sigint_through_rclpy_only()
     rclpy.init(args=args)
     node: Node | None = None
     try:
