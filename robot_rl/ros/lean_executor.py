@@ -62,7 +62,7 @@ class LeanExecutor(SingleThreadedExecutor):
                 return
             if not self._context.ok():
                 raise ExternalShutdownException()
-            self._dispatch(nodes, wait_set)
+            self._dispatch(nodes, wait_set, entities.waitables)
         finally:
             for handle in reversed(held):
                 handle.__exit__(None, None, None)
@@ -99,7 +99,7 @@ class LeanExecutor(SingleThreadedExecutor):
 
     # --- the callbacks -----------------------------------------------------------------------------
 
-    def _dispatch(self, nodes: list[Node], wait_set: Any) -> None:
+    def _dispatch(self, nodes: list[Node], wait_set: Any, waited_on: list[Any]) -> None:
         timers_ready = set(wait_set.get_ready_entities("timer"))
         subscriptions_ready = set(wait_set.get_ready_entities("subscription"))
         clients_ready = set(wait_set.get_ready_entities("client"))
@@ -107,7 +107,7 @@ class LeanExecutor(SingleThreadedExecutor):
         guards_ready = set(wait_set.get_ready_entities("guard_condition"))
         for node in nodes:  # in rclpy's order: waitables, timers, subscriptions, guards, clients, services
             for waitable in node.waitables:
-                if waitable.is_ready(wait_set):
+                if waitable in waited_on and waitable.is_ready(wait_set):  # one added by a callback was not
                     self._run_handler(waitable, node, self._take_waitable)
             for timer in node.timers:
                 if timer.handle.pointer in timers_ready and timer.handle.is_timer_ready():
