@@ -1,20 +1,35 @@
 """Rotation helpers in ROS conventions (quaternions ``[x, y, z, w]``), numpy only."""
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
 
 
-def quat_to_matrix(quat: FloatArray) -> FloatArray:
+def quat_to_matrix(quat: npt.NDArray[np.floating] | Sequence[float]) -> FloatArray:
     """3x3 rotation matrix of a quaternion ``[x, y, z, w]`` (normalised first)."""
-    x, y, z, w = np.asarray(quat, dtype=np.float64) / np.linalg.norm(quat)
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-    ])
+    return np.array(rotation_entries(quat)).reshape(3, 3)
+
+
+def rotation_entries(quat: npt.NDArray[np.floating] | Sequence[float]) -> tuple[float, ...]:
+    """The rotation matrix of a quaternion ``[x, y, z, w]`` as 9 Python floats, row by row (normalised first);
+    all NaN for a quaternion with no direction (zero, NaN or inf), as numpy's arithmetic gave before.
+
+    Python floats rather than numpy scalars: the policy server builds a state vector from it for every robot
+    state it receives, and numpy scalar arithmetic made that ~2.5x slower (37 against 15 us a state).
+    """
+    qx, qy, qz, qw = (float(v) for v in np.asarray(quat).reshape(4))
+    norm = math.sqrt(qx * qx + qy * qy + qz * qz + qw * qw)
+    if not norm > 0.0:
+        return (math.nan,) * 9
+    x, y, z, w = qx / norm, qy / norm, qz / norm, qw / norm
+    return (1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w),
+            2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w),
+            2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y))
 
 
 def matrix_to_quat(matrix: FloatArray) -> FloatArray:

@@ -33,7 +33,6 @@ from robot_rl.perception.image import ImageFormatError
 from robot_rl.ros.cdr import BIG_ENDIAN, LITTLE_ENDIAN, pad, put_string
 
 
-
 @dataclass(frozen=True)
 class WireImage:
     """The fields of a decoded sensor_msgs/Image; ``data`` is a view of the received bytes."""

@@ -43,7 +43,7 @@ Latency (``benchmarks/bench_policy_latency.py``; what was measured and kept):
   from the wait, no task or guard trigger per callback), frames are halved by exact 2x2 averages before a
   bilinear step (``crop_resize``, 0.46 -> 0.33-0.39 ms a frame), the action and gripper go out as
   hand-packed CDR (``robot_rl.ros.cdr``, publish stage 0.43 -> 0.27 ms) and the state vector is built in
-  plain floats (``policy_state``, 52 -> 17 us a robot state). Interleaved 1000-tick runs on the 2-core VM:
+  plain floats (``robot_rl.robot.transforms.rotation_entries``: the pose callback 52 -> 17 us). Interleaved 1000-tick runs on the 2-core VM:
   before 11.0-12.2 ms p50 (node CPU 10.7-11.5 ms a tick), after 9.2-10.1 ms (8.2-8.8 ms a tick).
 
 Where a tick goes now on the 2-core CPU (median of 300 ticks on a quiet VM, ms after the stamp, from
@@ -97,12 +97,12 @@ from robot_rl.perception import CameraFrame, FrameBuffers, ImageFormatError, Obs
 from robot_rl.perception.image import crop_resize
 from robot_rl.policy import FrameSetTrigger, LatencyStats
 from robot_rl.policy.process import GcPauses, freeze_startup_objects
-from robot_rl.ros.lean_executor import LeanExecutor
 from robot_rl.policy.runner import DeviceError, PolicyRunner, describe_device
 from robot_rl.ros import qos
-from robot_rl.ros.diagnostics import ERROR, OK, WARN
 from robot_rl.ros.cdr import TwistStampedEncoder, encode_float32
+from robot_rl.ros.diagnostics import ERROR, OK, WARN
 from robot_rl.ros.image_cdr import WireImage, subscribe_images
+from robot_rl.ros.lean_executor import LeanExecutor
 from robot_rl.ros.node_base import RobotRLLifecycleNode, run_node
 from robot_rl.ros.robot_state_input import RobotStateInput
 
@@ -122,14 +122,16 @@ class PolicyServerNode(RobotRLLifecycleNode):
         self.status = (OK, "")
         self.gc_pauses: GcPauses | None = None
         self.device_label = ""
-        self.twist_encoder: TwistStampedEncoder | None = None
-        self.twist_scale = np.ones(6)
+        p = self.settings.policy
+        self.twist_encoder = TwistStampedEncoder(self.settings.robot.base_frame)
+        self.twist_scale = np.array([p.max_linear_speed] * 3 + [p.max_angular_speed] * 3)
 
     # rclpy gives every publisher and subscription default event handlers (incompatible QoS, incompatible type),
     # each a waitable that the executor puts back into its wait set on every wake-up: in a lifecycle node with
-    # this node's publishers, subscriptions and timers, an executor pass took 0.53 ms with them and 0.17 ms
-    # without (2-core CPU), and a tick waits for one or two passes. The peers (camera, sim and safety nodes, rclcpp drivers) keep theirs, and a QoS mismatch is
-    # reported by both ends, so it still reaches the log.
+    # this node's publishers, subscriptions and timers, a pass of rclpy's SingleThreadedExecutor took 0.53 ms
+    # with them and 0.17 ms without (2-core CPU), and a tick waits for one or two passes. The peers (camera,
+    # sim and safety nodes, rclcpp drivers) keep theirs, and a QoS mismatch is reported by both ends, so it
+    # still reaches the log.
     def create_subscription(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("event_callbacks", SubscriptionEventCallbacks(use_default_callbacks=False))
         return super().create_subscription(*args, **kwargs)
@@ -173,8 +175,6 @@ class PolicyServerNode(RobotRLLifecycleNode):
         self.deadline_s = period
         pub, sub = self.create_publisher, self.create_subscription
         self.action_pub = pub(TwistStamped, "policy/action", qos.COMMAND)
-        self.twist_encoder = TwistStampedEncoder(s.robot.base_frame)
-        self.twist_scale = np.array([s.policy.max_linear_speed] * 3 + [s.policy.max_angular_speed] * 3)
         self.gripper_pub = pub(Float32, "policy/gripper", qos.COMMAND)
         self.version_pub = pub(String, "policy/weights_version", qos.LATCHED)
         self.entities = [self.action_pub, self.gripper_pub, self.version_pub,
@@ -302,7 +302,6 @@ class PolicyServerNode(RobotRLLifecycleNode):
 
     def publish_action(self, obs_stamp: float, twist: np.ndarray, gripper: float) -> None:
         # serialized here (robot_rl.ros.cdr): building the messages in Python and converting them took ~0.41 ms
-        assert self.twist_encoder is not None
         scaled = (twist * self.twist_scale).tolist()
         self.action_pub.publish(self.twist_encoder.encode(obs_stamp, scaled[:3], scaled[3:]))
         self.gripper_pub.publish(encode_float32(float(gripper)))

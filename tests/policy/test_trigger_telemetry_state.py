@@ -73,11 +73,25 @@ def test_policy_state_layout() -> None:
         policy_state([0, 0, 0], [0, 0, 0, 0], 0.0)
 
 
+def rotate(quat_xyzw: np.ndarray, vector: list[float]) -> np.ndarray:
+    """``vector`` rotated by the unit quaternion as q v q* (Hamilton products): a reference independent of
+    robot_rl.robot.transforms."""
+    def product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        (ax, ay, az, aw), (bx, by, bz, bw) = a, b
+        return np.array([aw * bx + ax * bw + ay * bz - az * by, aw * by - ax * bz + ay * bw + az * bx,
+                         aw * bz + ax * by - ay * bx + az * bw, aw * bw - ax * bx - ay * by - az * bz])
+    q = quat_xyzw / np.linalg.norm(quat_xyzw)
+    conjugate = q * np.array([-1.0, -1.0, -1.0, 1.0])
+    return product(product(q, np.array([*vector, 0.0])), conjugate)[:3]
+
+
 def test_policy_state_matches_the_rotation_matrix_of_random_poses() -> None:
     rng = np.random.default_rng(0)
     for _ in range(50):
         quat = rng.normal(size=4) * rng.uniform(0.1, 10.0)  # any scale: normalised first
         position, gripper = rng.normal(size=3), float(rng.uniform(0.0, 0.08))
         rotation = quat_to_matrix(quat)
+        np.testing.assert_allclose(rotation[:, 0], rotate(quat, [1.0, 0.0, 0.0]), atol=1e-12)
+        np.testing.assert_allclose(rotation[:, 1], rotate(quat, [0.0, 1.0, 0.0]), atol=1e-12)
         expected = np.concatenate([position, rotation[:, 0], rotation[:, 1], [gripper]]).astype(np.float32)
         np.testing.assert_allclose(policy_state(position, quat, gripper), expected, atol=1e-6)
