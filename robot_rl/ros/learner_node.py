@@ -59,14 +59,14 @@ class LearnerNode(RobotRLNode):
 
     def announce(self, info: WeightsInfo) -> None:
         self.get_logger().info(f"weights v{info.version} -> {info.path}")
-        if not self.context.ok():  # the final weights at shutdown come after Ctrl-C invalidated the context:
-            return  # on disk (the policy server loads the newest at start), not announced
+        if not self.context.ok():  # a context shut down by other means than a signal: the weights are on disk
+            return  # (the policy server loads the newest at start), not announced
         self.weights_pub.publish(String(data=info.to_json()))
         self.diagnostics.report(OK, f"training; weights v{info.version}")
 
     def destroy_node(self) -> None:
         if self.trainer is not None:
-            self.trainer.finish()  # final weights (announced while the publisher still exists) and checkpoint
+            self.trainer.finish()  # final weights (announced: run_node shuts the context down after this) and checkpoint
         super().destroy_node()
 
 

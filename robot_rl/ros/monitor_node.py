@@ -24,7 +24,7 @@ from std_msgs.msg import Bool, String
 
 from robot_rl.ros import qos
 from robot_rl.ros.diagnostics import OK
-from robot_rl.ros.node_base import RobotRLNode, run_node
+from robot_rl.ros.node_base import IN_FLIGHT_S, RobotRLNode, run_node
 from robot_rl.teleop.monitor import SessionMonitor
 
 STATUS_PERIOD_S = 5.0  # wall seconds between status lines
@@ -91,7 +91,7 @@ class MonitorNode(RobotRLNode):
 
 
 def main(args: list[str] | None = None) -> int:
-    return run_node(MonitorNode, args)
+    return run_node(MonitorNode, args, drain_s=IN_FLIGHT_S)  # counts the episode ends the replay writer commits
 
 
 if __name__ == "__main__":

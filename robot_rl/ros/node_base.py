@@ -10,9 +10,8 @@ so launch files select and override, and the defaults live only in ``robot_rl/co
 from __future__ import annotations
 
 import shlex
-import signal
 import sys
-import threading
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -22,12 +21,17 @@ from rclpy.executors import Executor, ExternalShutdownException, SingleThreadedE
 from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from rclpy.signals import SignalHandlerOptions
 
 from robot_rl.config import ConfigError, RobotRLConfig, load_config, to_object
 from robot_rl.ros.diagnostics import ERROR, Diagnostics
 from robot_rl.ros.process_memory import keep_large_buffers
+from robot_rl.ros.stop_signal import StopSignal
 
 DEFAULT_CONFIG = "sim"
+# s a recording node keeps taking messages after SIGINT/SIGTERM (run_node's drain_s): Ctrl-C reaches every node
+# of the graph at once, and an episode end published just before it is still on its way
+IN_FLIGHT_S = 0.5
 
 
 class NodeStartError(RuntimeError):
@@ -101,30 +105,22 @@ class RobotRLLifecycleNode(LifecycleNode):
 NodeT = TypeVar("NodeT", bound=Node)
 
 
-def stop_on_sigint_through_rclpy_only() -> None:
-    """SIGINT stops a node through rclpy's handler alone: it shuts the context down and the executor returns.
-
-    rclpy's handler (installed by ``rclpy.init``) also calls the Python handler it finds. Python's default
-    raises KeyboardInterrupt at whatever bytecode is running; once it landed half way through rclpy building
-    a ``Task`` (one per callback in ``SingleThreadedExecutor``), whose ``__del__`` then printed a traceback
-    as the node stopped. Call before ``rclpy.init``, from the main thread.
-    """
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, lambda signum, frame: None)
-
-
 def run_node(
     make_node: Callable[[], NodeT],
     args: list[str] | None = None,
     executor_factory: Callable[[], Executor] = SingleThreadedExecutor,
+    drain_s: float = 0.0,
 ) -> int:
     """Initialise rclpy, build the node, spin until SIGINT/SIGTERM or shutdown; return an exit code.
 
+    A signal ends the spin between two callbacks (``robot_rl.ros.stop_signal``). With ``drain_s`` the node
+    then takes, for that long, what was already on its way (its timers stopped): an episode end that
+    Ctrl-C overtook still reaches the replay writer. A node that commands the arm keeps ``drain_s`` 0.
     A configuration mistake is reported as one line (exit 2), not a traceback.
     """
     keep_large_buffers()  # before rclpy allocates its first message buffers (robot_rl.ros.process_memory)
-    stop_on_sigint_through_rclpy_only()
-    rclpy.init(args=args)
+    stop = StopSignal()
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     node: Node | None = None
     try:
         node = make_node()
@@ -132,18 +128,27 @@ def run_node(
             node.start()
         executor = executor_factory()
         executor.add_node(node)
-        executor.spin()
+        stop.wake(node)
+        while not stop.requested:
+            executor.spin_once()
+        if drain_s > 0:
+            drain(node, executor, drain_s)
     except (ConfigError, NodeStartError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    except (KeyboardInterrupt, ExternalShutdownException):
+    except ExternalShutdownException:  # the context was shut down by other means than a signal
         pass
-    except Exception:
-        if rclpy.ok():
-            raise
-        # SIGINT/SIGTERM landed mid-callback: the context is gone and publishing raised; that is a clean stop.
     finally:
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
     return 0
+
+
+def drain(node: Node, executor: Executor, seconds: float) -> None:
+    """Stop the node's timers, then serve what arrives for ``seconds`` (wall time)."""
+    for timer in list(node.timers):
+        timer.cancel()
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        executor.spin_once(timeout_sec=left)

@@ -18,7 +18,9 @@ as a demonstration. ``teleop.mode`` tags the session's episodes: demo marks ever
 demonstration, replay tags the steps nobody took over source=replay, and every episode's metadata
 carries ``mode`` (and ``source``: the recorded episode replay and return_explore start from).
 Step assembly and episode logic live in ``robot_rl.replay.recorder``; commits run on a background
-thread so compression never delays the control-rate timer.
+thread so compression never delays the control-rate timer. On SIGINT/SIGTERM the writer stops recording
+steps, still takes for ``IN_FLIGHT_S`` what was on its way (an episode end commits), then finishes the
+pending commit; an episode without an end is dropped.
 """
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ from robot_rl.replay.recorder import ACTION_NAMES, StepRecorder
 from robot_rl.ros import qos
 from robot_rl.ros.diagnostics import ERROR, OK, WARN
 from robot_rl.ros.image_cdr import WireImage, subscribe_images
-from robot_rl.ros.node_base import RobotRLNode, run_node
+from robot_rl.ros.node_base import IN_FLIGHT_S, RobotRLNode, run_node
 from robot_rl.ros.robot_state_input import RobotStateInput
 from robot_rl.teleop.protocol import SessionMode, autonomous_source, parse_mode
 
@@ -139,7 +141,7 @@ class ReplayWriterNode(RobotRLNode):
 
 
 def main(args: list[str] | None = None) -> int:
-    return run_node(ReplayWriterNode, args)
+    return run_node(ReplayWriterNode, args, drain_s=IN_FLIGHT_S)
 
 
 if __name__ == "__main__":
