@@ -144,9 +144,14 @@ class Trainer:
         self.env_steps += new
         return new
 
-    def iterate(self) -> int:
+    def iterate(self, budget_s: float | None = None) -> int:
         """One round: look for new data, run up to ``UPDATES_PER_ROUND`` owed updates, hand over weights
-        and checkpoint when due. Returns the number of updates run (0 = idle: nothing owed)."""
+        and checkpoint when due. Returns the number of updates run (0 = idle: nothing owed).
+
+        ``budget_s`` ends the round's updates once it has taken that long (one process only: the ranks of
+        a distributed run must agree on the count), so a caller with other work gets control back.
+        """
+        deadline = None if budget_s is None or self.dist.enabled else time.monotonic() + budget_s
         if self.dist.is_main:
             self._count_new_data()
             todo, bc_todo = self.owed_updates(), self.owed_bc_updates()
@@ -162,16 +167,18 @@ class Trainer:
         if distributed.any_rank(self._stop_requested, self.dist, self.device):
             self._stopped = True  # every rank leaves in the same round
             return 0
-        for _ in range(bc_todo):
-            self._bc_update_once()
-        for _ in range(todo):
-            self._update_once()
+        ran = 0
+        for update in [self._bc_update_once] * bc_todo + [self._update_once] * todo:
+            update()
+            ran += 1
+            if deadline is not None and time.monotonic() >= deadline:
+                break
         now = time.monotonic()
         if self.updates > self._weights_updates and now - self._last_weights >= self.cfg.weights_every_s:
             self.publish_weights()
         if now - self._last_checkpoint >= self.cfg.checkpoint_every_s:
             self.checkpoint()
-        return todo + bc_todo
+        return ran
 
     def owed_bc_updates(self) -> int:
         """Warm-start imitation updates still due (``learner.bc_pretrain_updates``), at most a round's worth."""

@@ -25,6 +25,9 @@ from robot_rl.ros.diagnostics import OK
 from robot_rl.ros.node_base import NodeStartError, RobotRLNode, run_node
 
 TICK_S = 0.005  # timer period while there is work; rounds themselves take longer
+# s of updates a tick at most: the executor serves a stop signal and the diagnostics between two ticks (64 updates,
+# a whole round, took 2-4 s on the loaded 2-core CPU, and the node once outlived the supervisor's 7 s shutdown grace)
+ROUND_BUDGET_S = 0.5
 
 
 class LearnerNode(RobotRLNode):
@@ -51,7 +54,7 @@ class LearnerNode(RobotRLNode):
     def tick(self) -> None:
         if self.trainer is None or time.monotonic() < self.next_poll:
             return
-        if self.trainer.iterate() == 0:
+        if self.trainer.iterate(ROUND_BUDGET_S) == 0:
             self.next_poll = time.monotonic() + self.settings.learner.poll_s
         counters = self.trainer.counters()
         self.diagnostics.set_values(updates=counters["updates"], env_steps=counters["env_steps"],

@@ -10,7 +10,9 @@ so launch files select and override, and the defaults live only in ``robot_rl/co
 from __future__ import annotations
 
 import shlex
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -26,12 +28,12 @@ from rclpy.signals import SignalHandlerOptions
 from robot_rl.config import ConfigError, RobotRLConfig, load_config, to_object
 from robot_rl.ros.diagnostics import ERROR, Diagnostics
 from robot_rl.ros.process_memory import keep_large_buffers
-from robot_rl.ros.stop_signal import StopSignal
 
 DEFAULT_CONFIG = "sim"
 # s a recording node keeps taking messages after SIGINT/SIGTERM (run_node's drain_s): Ctrl-C reaches every node
 # of the graph at once, and an episode end published just before it is still on its way
 IN_FLIGHT_S = 0.5
+STOP_POLL_S = 0.1  # s the executor waits at most at a time, so a stop signal is seen that soon
 
 
 class NodeStartError(RuntimeError):
@@ -105,6 +107,29 @@ class RobotRLLifecycleNode(LifecycleNode):
 NodeT = TypeVar("NodeT", bound=Node)
 
 
+class StopSignal:
+    """SIGINT and SIGTERM set a flag that the spin loop reads between two waits; nothing else happens.
+
+    rclpy's own handlers shut the context down the moment a signal lands, and then a node can take nothing
+    more from DDS: when Ctrl-C reached every node of the graph at once, an episode end already on its way
+    to the replay writer was lost, while the console monitor, quicker to take it, counted the episode.
+    Python runs this handler in the main thread once the executor's wait returns (within STOP_POLL_S), so
+    no KeyboardInterrupt lands half way through a callback (one inside rclpy building a ``Task`` printed a
+    traceback from its ``__del__``). A first version woke the wait at once from a watcher thread
+    (``signal.set_wakeup_fd`` and a guard condition); in one main-job run of nine, the safety node and
+    the learner then outlived SIGINT and SIGTERM, cause not found. This one has no thread.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        if threading.current_thread() is threading.main_thread():  # a node spun elsewhere is stopped by its owner
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, self._on_signal)
+
+    def _on_signal(self, signum: int, frame: object) -> None:
+        self.requested = True
+
+
 def run_node(
     make_node: Callable[[], NodeT],
     args: list[str] | None = None,
@@ -113,9 +138,10 @@ def run_node(
 ) -> int:
     """Initialise rclpy, build the node, spin until SIGINT/SIGTERM or shutdown; return an exit code.
 
-    A signal ends the spin between two callbacks (``robot_rl.ros.stop_signal``). With ``drain_s`` the node
-    then takes, for that long, what was already on its way (its timers stopped): an episode end that
-    Ctrl-C overtook still reaches the replay writer. A node that commands the arm keeps ``drain_s`` 0.
+    A signal ends the spin between two callbacks (``StopSignal``); the context is shut down after the node
+    is destroyed, so ``destroy_node`` can still publish. With ``drain_s`` the node then takes, for that
+    long, what was already on its way (its timers stopped): an episode end that Ctrl-C overtook still
+    reaches the replay writer. A node that commands the arm keeps ``drain_s`` 0.
     A configuration mistake is reported as one line (exit 2), not a traceback.
     """
     keep_large_buffers()  # before rclpy allocates its first message buffers (robot_rl.ros.process_memory)
@@ -128,9 +154,8 @@ def run_node(
             node.start()
         executor = executor_factory()
         executor.add_node(node)
-        stop.wake(node)
         while not stop.requested:
-            executor.spin_once()
+            executor.spin_once(timeout_sec=STOP_POLL_S)
         if drain_s > 0:
             drain(node, executor, drain_s)
     except (ConfigError, NodeStartError) as err:

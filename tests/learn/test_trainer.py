@@ -36,6 +36,15 @@ def test_smoke_gets_past_learning_starts_and_hands_over_weights(tmp_path: Path) 
     assert ckpt is not None and json.loads((ckpt / "state.json").read_text())["state"]["updates"] == 30
 
 
+def test_a_round_budget_hands_control_back_and_the_owed_updates_follow(tmp_path: Path) -> None:
+    config = tiny_config(tmp_path, ["learner.learning_starts=10", "learner.utd_ratio=1"])
+    sampler = SyntheticSampler(["front"], 16, 10, lambda: {"store/robot": 14})
+    trainer = Trainer(config, sampler, console=False)
+    assert trainer.iterate(budget_s=0.0) == 1  # 4 owed; the budget ends the round after its first update
+    assert trainer.iterate() == 3 and trainer.updates == 4
+    assert trainer.iterate(budget_s=0.0) == 0  # nothing owed: idle, as without a budget
+
+
 def test_policy_learns_a_one_step_reach_task(tmp_path: Path) -> None:
     """Bandit: reward = -mean|a_arm - target|, 1-step episodes; the actor's mean must move to the target."""
     target = [0.6, -0.5, 0.3, -0.2, 0.4, 0.0]

@@ -95,7 +95,10 @@ def test_the_main_job_records_corrects_learns_and_hands_weights_over(tmp_path: P
     summaries = sorted((run_dir / "monitor").glob("session-*.json"))
     assert summaries and (run_dir / "monitor" / f"{summaries[-1].stem}.png").exists()
     session = json.loads(summaries[-1].read_text())
-    assert session["episodes"] == len(ends), "every episode the operator saw end is committed: no data lost"
+    seen = [(e["index"], e["outcome"], e["steps"]) for e in session["per_episode"]]
+    writer_log = "\n".join((logs / "replay_writer.log").read_text().splitlines()[-6:])
+    assert session["episodes"] == len(ends), (f"every episode the operator saw end is committed: no data lost; "
+                                              f"seen {seen}, committed ends {ends.tolist()}, writer:\n{writer_log}")
     assert len(session["weights_versions_loaded"]) >= 2 and max(session["weights_versions_loaded"]) > 0
     assert session["learner_updates"] > 0 or max(served_versions(logs / "policy_server.log")) > 0
     assert list((run_dir / "learner" / "tensorboard").rglob("events.out.tfevents.*"))
