@@ -117,7 +117,8 @@ class StopSignal:
     no KeyboardInterrupt lands half way through a callback (one inside rclpy building a ``Task`` printed a
     traceback from its ``__del__``). A first version woke the wait at once from a watcher thread
     (``signal.set_wakeup_fd`` and a guard condition); in one main-job run of nine, the safety node and
-    the learner then outlived SIGINT and SIGTERM, cause not found. This one has no thread.
+    the learner then outlived SIGINT and SIGTERM, cause not found. This one has no thread. A second
+    signal interrupts whatever runs (KeyboardInterrupt): a callback that does not return (exit code 130).
     """
 
     def __init__(self) -> None:
@@ -127,6 +128,8 @@ class StopSignal:
                 signal.signal(signum, self._on_signal)
 
     def _on_signal(self, signum: int, frame: object) -> None:
+        if self.requested:  # asked again (a second Ctrl-C, the supervisor's SIGTERM): a callback is stuck
+            raise KeyboardInterrupt
         self.requested = True
 
 
@@ -163,6 +166,8 @@ def run_node(
         return 2
     except ExternalShutdownException:  # the context was shut down by other means than a signal
         pass
+    except KeyboardInterrupt:  # a second signal interrupted a callback
+        return 130
     finally:
         if node is not None:
             node.destroy_node()

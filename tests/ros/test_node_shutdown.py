@@ -1,5 +1,6 @@
 """SIGINT and SIGTERM stop a node through run_node between two callbacks, never as a KeyboardInterrupt in the
-middle of one; with drain_s the node still takes a message that was on its way, with its timers stopped."""
+middle of one; with drain_s the node still takes a message that was on its way, with its timers stopped;
+a second signal interrupts a callback that never returns."""
 from __future__ import annotations
 
 import signal
@@ -16,7 +17,7 @@ SCRIPT = textwrap.dedent("""
     from std_msgs.msg import String
     from robot_rl.ros.node_base import run_node
 
-    SIGNAL, DRAIN_S = int(sys.argv[1]), float(sys.argv[2])
+    SIGNAL, DRAIN_S, NODE = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
 
     class Probe(Node):
         def __init__(self):
@@ -45,14 +46,25 @@ SCRIPT = textwrap.dedent("""
             print("ticks:", self.ticks > 10, "late ticks:", self.late_ticks, "context ok:", rclpy.ok(), flush=True)
             super().destroy_node()
 
-    code = run_node(Probe, drain_s=DRAIN_S)
+    class Stuck(Node):
+        def __init__(self):
+            super().__init__("stuck_probe")
+            self.create_timer(0.01, self.forever)
+            threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
+            threading.Timer(1.5, os.kill, (os.getpid(), SIGNAL)).start()
+
+        def forever(self):
+            while True:
+                time.sleep(0.01)
+
+    code = run_node({"probe": Probe, "stuck": Stuck}[NODE], drain_s=DRAIN_S)
     print("exit", code, "context ok:", rclpy.ok(), flush=True)
     raise SystemExit(code)
 """)
 
 
 def run_probe(signum: int, drain_s: float) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, "-c", SCRIPT, str(int(signum)), str(drain_s)],
+    result = subprocess.run([sys.executable, "-c", SCRIPT, str(int(signum)), str(drain_s), "probe"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "KeyboardInterrupt" not in result.stderr and "Traceback" not in result.stderr, result.stderr
@@ -69,3 +81,10 @@ def test_a_signal_stops_the_spin_and_a_drain_takes_what_was_on_its_way(signum: i
 
 def test_without_a_drain_the_node_stops_at_once() -> None:
     assert "took:" not in run_probe(signal.SIGINT, drain_s=0.0).stdout
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_second_signal_interrupts_a_callback_that_never_returns(signum: int) -> None:
+    result = subprocess.run([sys.executable, "-c", SCRIPT, str(int(signum)), "0", "stuck"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 130 and "exit 130 context ok: False" in result.stdout, (result.stdout, result.stderr)
