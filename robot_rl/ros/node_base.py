@@ -118,17 +118,19 @@ class StopSignal:
     traceback from its ``__del__``). A first version woke the wait at once from a watcher thread
     (``signal.set_wakeup_fd`` and a guard condition); in one main-job run of nine, the safety node and
     the learner then outlived SIGINT and SIGTERM, cause not found. This one has no thread. A second
-    signal interrupts whatever runs (KeyboardInterrupt): a callback that does not return (exit code 130).
+    signal interrupts a constructor or a callback that does not return (KeyboardInterrupt, exit code 130);
+    a node already past its spin (draining, or finishing in ``destroy_node``) is left to finish.
     """
 
     def __init__(self) -> None:
         self.requested = False
+        self.interruptible = True  # while the node is built and spins; never in a drain or destroy_node (final commits)
         if threading.current_thread() is threading.main_thread():  # a node spun elsewhere is stopped by its owner
             for signum in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(signum, self._on_signal)
 
     def _on_signal(self, signum: int, frame: object) -> None:
-        if self.requested:  # asked again (a second Ctrl-C, the supervisor's SIGTERM): a callback is stuck
+        if self.requested and self.interruptible:  # asked again (a second Ctrl-C, the supervisor's SIGTERM)
             raise KeyboardInterrupt
         self.requested = True
 
@@ -159,6 +161,7 @@ def run_node(
         executor.add_node(node)
         while not stop.requested:
             executor.spin_once(timeout_sec=STOP_POLL_S)
+        stop.interruptible = False
         if drain_s > 0:
             drain(node, executor, drain_s)
     except (ConfigError, NodeStartError) as err:
@@ -166,7 +169,7 @@ def run_node(
         return 2
     except ExternalShutdownException:  # the context was shut down by other means than a signal
         pass
-    except KeyboardInterrupt:  # a second signal interrupted a callback
+    except KeyboardInterrupt:  # a second signal interrupted the constructor or a callback
         return 130
     finally:
         if node is not None:

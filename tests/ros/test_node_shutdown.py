@@ -1,6 +1,6 @@
 """SIGINT and SIGTERM stop a node through run_node between two callbacks, never as a KeyboardInterrupt in the
 middle of one; with drain_s the node still takes a message that was on its way, with its timers stopped;
-a second signal interrupts a callback that never returns."""
+a second signal interrupts a callback that never returns, but not the node's final work in destroy_node."""
 from __future__ import annotations
 
 import signal
@@ -57,7 +57,16 @@ SCRIPT = textwrap.dedent("""
             while True:
                 time.sleep(0.01)
 
-    code = run_node({"probe": Probe, "stuck": Stuck}[NODE], drain_s=DRAIN_S)
+    class SlowToFinish(Stuck):
+        def forever(self):
+            pass
+
+        def destroy_node(self):  # a final commit or checkpoint; the second signal lands during it
+            time.sleep(1.0)
+            print("finished", flush=True)
+            super().destroy_node()
+
+    code = run_node({"probe": Probe, "stuck": Stuck, "slow_to_finish": SlowToFinish}[NODE], drain_s=DRAIN_S)
     print("exit", code, "context ok:", rclpy.ok(), flush=True)
     raise SystemExit(code)
 """)
@@ -88,3 +97,9 @@ def test_a_second_signal_interrupts_a_callback_that_never_returns(signum: int) -
     result = subprocess.run([sys.executable, "-c", SCRIPT, str(int(signum)), "0", "stuck"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 130 and "exit 130 context ok: False" in result.stdout, (result.stdout, result.stderr)
+
+
+def test_a_second_signal_leaves_destroy_node_to_finish() -> None:
+    result = subprocess.run([sys.executable, "-c", SCRIPT, str(int(signal.SIGTERM)), "0", "slow_to_finish"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "finished" in result.stdout and "Traceback" not in result.stderr, result
