@@ -72,7 +72,10 @@ ms back to back, but 4.1 against 4.1 ms called every 100 ms, and freezing would 
 swap); the node at nice -10 or alone on one core, its DDS threads at nice +5 under the executor's thread, and
 glibc's thresholds in the publishing process (no change in any); the first frames' crop and resize on a
 worker thread while the executor takes the last frame (assemble stage 0.6 -> 1.1 ms: waiting for the
-worker's result cost more than the overlap saved). What a tick cost on the 2-core CPU before the
+worker's result cost more than the overlap saved); the two cameras' conv backbones as one grouped
+convolution per layer (stacked inputs, weights concatenated on each call so hot swaps still apply: the same
+outputs, but the actor's cold act stayed at 3.3-3.7 ms, although two bare conv stacks with grouped weights
+held as parameters had gone 2.9-3.2 -> 2.2-2.5 ms). What a tick cost on the 2-core CPU before the
 LeanExecutor (py-spy over 200 quiet ticks, this process): inference ~30% of the node's CPU, the rclpy
 executor's wait-set building and message takes ~38% (the wait included), crop and resize ~10%. Inference runs
 cold: the same traced actor takes 2.05 ms when called back to back and 3.5-4.0 ms when called every
