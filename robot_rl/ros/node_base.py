@@ -34,6 +34,9 @@ DEFAULT_CONFIG = "sim"
 # of the graph at once, and an episode end published just before it is still on its way
 IN_FLIGHT_S = 0.5
 STOP_POLL_S = 0.1  # s the executor waits at most at a time, so a stop signal is seen that soon
+# s before a repeated signal counts as asked again: under ros2 launch, Ctrl-C reaches a node from the terminal
+# and again from launch, milliseconds apart; a person's second Ctrl-C or launch's SIGTERM (after 5 s) come later
+REPEAT_S = 1.0
 
 
 class NodeStartError(RuntimeError):
@@ -117,22 +120,25 @@ class StopSignal:
     no KeyboardInterrupt lands half way through a callback (one inside rclpy building a ``Task`` printed a
     traceback from its ``__del__``). A first version woke the wait at once from a watcher thread
     (``signal.set_wakeup_fd`` and a guard condition); in one main-job run of nine, the safety node and
-    the learner then outlived SIGINT and SIGTERM, cause not found. This one has no thread. A second
-    signal interrupts a constructor or a callback that does not return (KeyboardInterrupt, exit code 130);
-    a node already past its spin (draining, or finishing in ``destroy_node``) is left to finish.
+    the learner then outlived SIGINT and SIGTERM, cause not found. This one has no thread. A signal
+    REPEAT_S or more after the first interrupts a constructor or a callback that does not return
+    (KeyboardInterrupt, exit code 130); a node past its spin (draining, or finishing in ``destroy_node``)
+    is left to finish.
     """
 
     def __init__(self) -> None:
         self.requested = False
+        self._first = 0.0  # time.monotonic() of the first signal
         self.interruptible = True  # while the node is built and spins; never in a drain or destroy_node (final commits)
         if threading.current_thread() is threading.main_thread():  # a node spun elsewhere is stopped by its owner
             for signum in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(signum, self._on_signal)
 
     def _on_signal(self, signum: int, frame: object) -> None:
-        if self.requested and self.interruptible:  # asked again (a second Ctrl-C, the supervisor's SIGTERM)
+        if not self.requested:
+            self.requested, self._first = True, time.monotonic()
+        elif self.interruptible and time.monotonic() - self._first >= REPEAT_S:  # a second Ctrl-C, launch's SIGTERM
             raise KeyboardInterrupt
-        self.requested = True
 
 
 def run_node(

@@ -36,6 +36,7 @@ SCRIPT = textwrap.dedent("""
         def signal_then_publish(self):
             self.signalled = time.monotonic()
             os.kill(os.getpid(), SIGNAL)
+            os.kill(os.getpid(), SIGNAL)  # under ros2 launch: from the terminal, and again from launch
             time.sleep(0.05)
             try:
                 self.pub.publish(String(data="sent after the signal"))
@@ -51,7 +52,7 @@ SCRIPT = textwrap.dedent("""
             super().__init__("stuck_probe")
             self.create_timer(0.01, self.forever)
             threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
-            threading.Timer(1.5, os.kill, (os.getpid(), SIGNAL)).start()
+            threading.Timer(2.2, os.kill, (os.getpid(), SIGNAL)).start()  # asked again, more than REPEAT_S later
 
         def forever(self):
             while True:
@@ -61,8 +62,8 @@ SCRIPT = textwrap.dedent("""
         def forever(self):
             pass
 
-        def destroy_node(self):  # a final commit or checkpoint; the second signal lands during it
-            time.sleep(1.0)
+        def destroy_node(self):  # a final commit or checkpoint (from 1.0 s): the second signal lands during it
+            time.sleep(2.0)
             print("finished", flush=True)
             super().destroy_node()
 
