@@ -36,7 +36,6 @@ SCRIPT = textwrap.dedent("""
         def signal_then_publish(self):
             self.signalled = time.monotonic()
             os.kill(os.getpid(), SIGNAL)
-            os.kill(os.getpid(), SIGNAL)  # under ros2 launch: from the terminal, and again from launch
             time.sleep(0.05)
             try:
                 self.pub.publish(String(data="sent after the signal"))
@@ -67,7 +66,23 @@ SCRIPT = textwrap.dedent("""
             print("finished", flush=True)
             super().destroy_node()
 
-    code = run_node({"probe": Probe, "stuck": Stuck, "slow_to_finish": SlowToFinish}[NODE], drain_s=DRAIN_S)
+    class Busy(Node):  # a long callback (a learner round) while Ctrl-C arrives from the terminal and from ros2 launch
+        def __init__(self):
+            super().__init__("busy_probe")
+            self.create_timer(0.01, lambda: time.sleep(0.3))
+            threading.Timer(1.0, self.signal_twice).start()
+
+        def signal_twice(self):
+            os.kill(os.getpid(), SIGNAL)
+            time.sleep(0.01)  # each handled on its own (a pair sent back to back is delivered as one)
+            os.kill(os.getpid(), SIGNAL)
+
+        def destroy_node(self):
+            print("finished", flush=True)
+            super().destroy_node()
+
+    nodes = {"probe": Probe, "stuck": Stuck, "slow_to_finish": SlowToFinish, "busy": Busy}
+    code = run_node(nodes[NODE], drain_s=DRAIN_S)
     print("exit", code, "context ok:", rclpy.ok(), flush=True)
     raise SystemExit(code)
 """)
@@ -98,6 +113,13 @@ def test_a_second_signal_interrupts_a_callback_that_never_returns(signum: int) -
     result = subprocess.run([sys.executable, "-c", SCRIPT, str(int(signum)), "0", "stuck"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 130 and "exit 130 context ok: False" in result.stdout, (result.stdout, result.stderr)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_the_same_stop_delivered_twice_lets_the_callback_finish(signum: int) -> None:
+    result = subprocess.run([sys.executable, "-c", SCRIPT, str(int(signum)), "0", "busy"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "finished" in result.stdout and "Traceback" not in result.stderr, result
 
 
 def test_a_second_signal_leaves_destroy_node_to_finish() -> None:
