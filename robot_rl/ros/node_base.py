@@ -178,6 +178,7 @@ def run_node(
     except KeyboardInterrupt:  # a second signal interrupted the constructor or a callback
         return 130
     finally:
+        stop.interruptible = False  # also when a callback raised
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
