@@ -25,8 +25,9 @@ from robot_rl.ros.diagnostics import OK
 from robot_rl.ros.node_base import NodeStartError, RobotRLNode, run_node
 
 TICK_S = 0.005  # timer period while there is work; rounds themselves take longer
-# s of updates a tick at most: the executor serves a stop signal and the diagnostics between two ticks (64 updates,
-# a whole round, took 2-4 s on the loaded 2-core CPU, and the node once outlived the supervisor's 7 s shutdown grace)
+# s of updates a tick at most: the executor serves a stop signal and the diagnostics between two ticks (with whole
+# rounds of 64 updates, py-spy found the node still in one round's updates 2 s after SIGINT on the loaded 2-core CPU,
+# its final weights came 3-5 s after the signal, and once it outlived the supervisor's 7 s grace)
 ROUND_BUDGET_S = 0.5
 
 
