@@ -88,9 +88,14 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+def run_script(node: str, signum: int, drain_s: float = 0.0) -> subprocess.CompletedProcess[str]:
+    """SCRIPT in a child process with one of its nodes (probe, stuck, busy, slow_to_finish)."""
+    return subprocess.run([sys.executable, "-c", SCRIPT, str(int(signum)), str(drain_s), node],
+                          capture_output=True, text=True, timeout=60)
+
+
 def run_probe(signum: int, drain_s: float) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, "-c", SCRIPT, str(int(signum)), str(drain_s), "probe"],
-                            capture_output=True, text=True, timeout=60)
+    result = run_script("probe", signum, drain_s)
     assert result.returncode == 0, result.stderr
     assert "KeyboardInterrupt" not in result.stderr and "Traceback" not in result.stderr, result.stderr
     # the context outlives the node's destroy_node, and run_node shuts it down
@@ -110,19 +115,16 @@ def test_without_a_drain_the_node_stops_at_once() -> None:
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_second_signal_interrupts_a_callback_that_never_returns(signum: int) -> None:
-    result = subprocess.run([sys.executable, "-c", SCRIPT, str(int(signum)), "0", "stuck"],
-                            capture_output=True, text=True, timeout=60)
+    result = run_script("stuck", signum)
     assert result.returncode == 130 and "exit 130 context ok: False" in result.stdout, (result.stdout, result.stderr)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_the_same_stop_delivered_twice_lets_the_callback_finish(signum: int) -> None:
-    result = subprocess.run([sys.executable, "-c", SCRIPT, str(int(signum)), "0", "busy"],
-                            capture_output=True, text=True, timeout=60)
+    result = run_script("busy", signum)
     assert result.returncode == 0 and "finished" in result.stdout and "Traceback" not in result.stderr, result
 
 
 def test_a_second_signal_leaves_destroy_node_to_finish() -> None:
-    result = subprocess.run([sys.executable, "-c", SCRIPT, str(int(signal.SIGTERM)), "0", "slow_to_finish"],
-                            capture_output=True, text=True, timeout=60)
+    result = run_script("slow_to_finish", signal.SIGTERM)
     assert result.returncode == 0 and "finished" in result.stdout and "Traceback" not in result.stderr, result
