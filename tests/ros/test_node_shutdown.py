@@ -91,7 +91,7 @@ SCRIPT = textwrap.dedent("""
 def run_script(node: str, signum: int, drain_s: float = 0.0) -> subprocess.CompletedProcess[str]:
     """SCRIPT in a child process with one of its nodes (probe, stuck, busy, slow_to_finish)."""
     return subprocess.run([sys.executable, "-c", SCRIPT, str(int(signum)), str(drain_s), node],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 def run_probe(signum: int, drain_s: float) -> subprocess.CompletedProcess[str]:

@@ -14,9 +14,9 @@ from geometry_msgs.msg import PoseStamped, TwistStamped
 from sensor_msgs.msg import Image, JointState
 from std_msgs.msg import Float32, String
 
+from robot_rl.bringup.supervisor import Supervisor
 from robot_rl.replay import ReplaySampler, Source, verify
 from robot_rl.ros import qos
-from robot_rl.bringup.supervisor import Supervisor
 from tests.ros_harness import NodeProcesses, RosProbe, wait_until
 
 pytestmark = pytest.mark.ros
